@@ -1,0 +1,69 @@
+"""Users, plans, web sessions and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from partage.db import Base, UTCDateTime, utcnow
+
+
+class Plan(Base):
+    """What an account may do. `None` means unlimited."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    storage_quota: Mapped[int | None] = mapped_column(BigInteger)
+    max_file_size: Mapped[int | None] = mapped_column(BigInteger)
+    bandwidth_cap: Mapped[int | None] = mapped_column(BigInteger)  # bytes per second
+    daily_download_quota: Mapped[int | None] = mapped_column(BigInteger)  # bytes per day
+    download_wait: Mapped[int] = mapped_column(Integer, default=0)  # seconds
+    retention_days: Mapped[int | None] = mapped_column(Integer)  # delete files idle this long
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plan: Mapped[Plan] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A server-side login session; the cookie holds the secret, we store its hash."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A bearer token. Tokens are 256-bit random, so a SHA-256 hash is enough at rest."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,69 @@
+"""Accounts API: who am I, API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from partage import humanize
+from partage.accounts import service as accounts
+from partage.accounts.models import ApiToken
+from partage.deps import ApiUser, Ctx
+from partage.files.quota import max_file_size, used_bytes
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def _token_json(t: ApiToken) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "prefix": t.prefix,
+        "created": t.created_at.isoformat(),
+        "last_used": t.last_used_at.isoformat() if t.last_used_at else None,
+    }
+
+
+@router.get("/me")
+def me(user: ApiUser, ctx: Ctx) -> dict[str, Any]:
+    with ctx.db.read() as s:
+        used = used_bytes(s, user.id)
+    plan = user.plan
+    return {
+        "id": user.id,
+        "email": user.email,
+        "is_admin": user.is_admin,
+        "plan": {
+            "name": plan.name,
+            "storage_quota": plan.storage_quota,
+            "max_file_size": max_file_size(user, ctx.settings),
+        },
+        "used_bytes": used,
+        "used": humanize.size(used),
+    }
+
+
+class TokenIn(BaseModel):
+    name: str = Field(default="api", max_length=100)
+
+
+@router.get("/tokens")
+def list_tokens(user: ApiUser, ctx: Ctx) -> list[dict[str, Any]]:
+    with ctx.db.read() as s:
+        return [_token_json(t) for t in accounts.list_tokens(s, user)]
+
+
+@router.post("/tokens", status_code=201)
+def create_token(body: TokenIn, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
+    """The token itself is in `token` and is shown only in this answer."""
+    with ctx.db.session() as s:
+        tok, secret = accounts.create_token(s, user, body.name)
+        return {**_token_json(tok), "token": secret}
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, user: ApiUser, ctx: Ctx) -> None:
+    with ctx.db.session() as s:
+        accounts.revoke_token(s, user, token_id)

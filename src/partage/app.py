@@ -1,0 +1,65 @@
+"""The one ASGI application: API, tus, pages and downloads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from partage import __version__
+from partage.context import Context
+from partage.settings import Settings, get_settings
+from partage.web import errors
+from partage.web.templating import STATIC
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    ctx = Context.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from partage.files.counters import counters
+
+        await counters.start(ctx)
+        try:
+            yield
+        finally:
+            await counters.stop()
+            ctx.close()
+
+    app = FastAPI(
+        title="partage",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+
+    from partage.accounts import pages as account_pages
+    from partage.accounts import routes as account_routes
+    from partage.files import pages as file_pages
+    from partage.files import routes as file_routes
+    from partage.uploads import routes as upload_routes
+    from partage.uploads import tus
+
+    app.include_router(account_routes.router)
+    app.include_router(tus.router)
+    app.include_router(upload_routes.router)
+    app.include_router(file_routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(account_pages.router)
+    app.include_router(file_pages.router)  # last: it owns the catch-all /{code}
+    return app
+
+
+def asgi() -> object:
+    """Entry point for the ASGI server (granian --factory partage.app:asgi)."""
+    from partage.files.download import with_direct_downloads
+
+    return with_direct_downloads(create_app())

@@ -1,0 +1,39 @@
+"""Options and helpers shared by the server-side commands."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from partage.context import Context
+from partage.settings import Settings, get_settings
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory (default: PARTAGE_DATA_DIR or ./partage-data)."
+    ),
+]
+
+
+def load_settings(data_dir: Path | None) -> Settings:
+    """Settings for a server-side command; --data-dir wins over the environment.
+
+    The CLI writes the data dir back into the environment so that the web
+    worker processes it spawns read the same settings."""
+    if data_dir is not None:
+        os.environ["PARTAGE_DATA_DIR"] = str(data_dir.resolve())
+        get_settings.cache_clear()
+    return get_settings()
+
+
+def open_context(data_dir: Path | None) -> Context:
+    from partage.migrate import upgrade
+
+    settings = load_settings(data_dir)
+    settings.ensure_dirs()
+    upgrade(settings.db_url)
+    return Context.build(settings)

@@ -1,0 +1,68 @@
+"""`partage serve` and `partage migrate`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from partage.cli.common import DataDir, load_settings
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+        workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Start the service: migrations, first admin account, jobs and the web server."""
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        from partage.accounts.service import bootstrap_admin
+        from partage.cli.common import open_context
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        ctx = open_context(data_dir)
+        with ctx.db.session() as s:
+            created = bootstrap_admin(s, ctx.settings)
+        if created:
+            console.print(
+                f"[bold]Admin account created[/bold]: {created[0]}  password: {created[1]}\n"
+                "(shown once; change it after logging in)",
+                highlight=False,
+            )
+        ctx.close()
+
+        from partage import jobs
+
+        consumer = jobs.start_consumer()
+        console.print(f"partage listening on http://{host}:{port}/", highlight=False)
+        try:
+            Granian(
+                "partage.app:asgi",
+                factory=True,
+                address=host,
+                port=port,
+                interface=Interfaces.ASGI,
+                workers=workers,
+                log_access=False,
+            ).serve()
+        finally:
+            consumer.stop(graceful=False)
+
+    @app.command()
+    def migrate(data_dir: DataDir = None) -> None:
+        """Apply database migrations and exit."""
+        from partage.migrate import upgrade
+
+        settings = load_settings(data_dir)
+        settings.ensure_dirs()
+        upgrade(settings.db_url)
+        console.print("Database is up to date.")

@@ -1,0 +1,20 @@
+"""Imports every feature's models so that metadata (Alembic, create_all) sees them all."""
+
+from partage.accounts.models import ApiToken, Plan, User, WebSession
+from partage.db import Base
+from partage.files.models import Blob, BlobStatus, File, FileStatus, Folder
+from partage.uploads.models import Upload
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Blob",
+    "BlobStatus",
+    "File",
+    "FileStatus",
+    "Folder",
+    "Plan",
+    "Upload",
+    "User",
+    "WebSession",
+]

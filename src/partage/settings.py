@@ -1,0 +1,123 @@
+"""The one typed settings object. No other module reads the environment.
+
+Values come from `PARTAGE_*` environment variables, then an optional
+`partage.toml` in the data directory (or named by `PARTAGE_CONFIG`), then the
+defaults below, which give the embedded mode (SQLite, local disk, in-process
+jobs).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _toml_path() -> Path:
+    # The only environment reads outside the model itself: where to find the file.
+    explicit = os.environ.get("PARTAGE_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("PARTAGE_DATA_DIR", "partage-data")) / "partage.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARTAGE_", extra="ignore")
+
+    data_dir: Path = Path("partage-data")
+    database_url: str | None = None  # default: sqlite under data_dir
+    storage_url: str | None = None  # default: file://data_dir/blobs
+    secret_key: str | None = None  # default: generated once into data_dir/secret.key
+    base_url: str | None = None  # public origin, e.g. https://files.example.org
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+
+    registration_open: bool = True
+    default_public: bool = True
+
+    # Direct links
+    direct_link_ttl: int = Field(default=6 * 3600, ge=60)
+    bind_links_to_ip: bool = False
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    # Sessions
+    session_ttl: int = Field(default=30 * 24 * 3600, ge=300)
+    cookie_secure: bool | None = None  # None: Secure when the request came over HTTPS
+
+    # Uploads
+    upload_expiry: int = Field(default=24 * 3600, ge=60)  # tus abandoned-upload expiry
+    max_upload_size: int = Field(default=100 * 1024**3, ge=1)  # hard ceiling for any plan
+
+    # Rate limits (`limits` notation)
+    login_rate_per_account: str = "10/15minutes"
+    login_rate_per_address: str = "30/15minutes"
+    token_failure_rate_per_address: str = "60/minute"
+
+    # Download counters for uncapped links are buffered and flushed this often (s).
+    counter_flush_interval: float = 2.0
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'partage.db').resolve()}"
+
+    @property
+    def blob_root(self) -> Path:
+        if self.storage_url and self.storage_url.startswith("file://"):
+            return Path(self.storage_url.removeprefix("file://"))
+        return self.data_dir / "blobs"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.blob_root, self.staging_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def signing_key(self) -> bytes:
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)  # first writer wins when several processes start at once
+            except FileExistsError:
+                pass
+            os.unlink(tmp)
+        return path.read_text().strip().encode()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[Any] = [init_settings, env_settings]
+        path = _toml_path()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

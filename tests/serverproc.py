@@ -1,0 +1,88 @@
+"""A real `partage serve` process on a free loopback port, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ADMIN_EMAIL = "admin@example.org"
+ADMIN_PASSWORD = "admin-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def full_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PARTAGE_")}
+        env.update(
+            PARTAGE_DATA_DIR=str(self.data_dir),
+            PARTAGE_ADMIN_EMAIL=ADMIN_EMAIL,
+            PARTAGE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        )
+        env.update(self.env)
+        return env
+
+    def start(self, timeout: float = 30) -> Server:
+        self.port = self.port or free_port()
+        log = open(self.data_dir.parent / f"server-{self.data_dir.name}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "partage.cli.main", "serve", "--port", str(self.port),
+             "--workers", str(self.workers), "--data-dir", str(self.data_dir)],
+            env=self.full_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(self.url + "/api/v1/openapi.json", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start in time")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """Crash the server: SIGKILL to the whole process group, no cleanup."""
+        if self.proc:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> Server:
+        self.stop()
+        return self.start()

@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from partage.accounts import pages as account_pages
     from partage.accounts import routes as account_routes
     from partage.files import pages as file_pages
+    from partage.files import public_pages
     from partage.files import routes as file_routes
     from partage.uploads import routes as upload_routes
     from partage.uploads import tus
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(file_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(account_pages.router)
-    app.include_router(file_pages.router)  # last: it owns the catch-all /{code}
+    app.include_router(file_pages.router)
+    app.include_router(public_pages.router)  # last: it owns the catch-all /{code}
     return app
 
 

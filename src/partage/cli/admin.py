@@ -21,6 +21,8 @@ token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 console = Console()
+if not console.is_terminal:
+    console = Console(width=250)  # piped: never wrap an e-mail address over two lines
 err = Console(stderr=True)
 
 

@@ -1,2 +1,533 @@
-def with_direct_downloads(app):  # type: ignore[no-untyped-def]
-    return app
+"""The direct-download hot path: `GET/HEAD /d/<token>/<name>`, served in pure ASGI.
+
+Every download goes through here, so the path avoids what costs on small files
+(routing, dependency injection, ORM sessions, thread hops): the token is
+checked inline, one indexed query loads the file, and a whole-file answer is
+handed to the server with `http.response.pathsend` (zero-copy in granian).
+Ranges go through bounded reads, so memory stays flat whatever the size.
+
+Counting: a GET that starts at byte 0 is a download (not HEAD, not 304, not the
+owner's own link). Capped links count atomically in the database before a byte
+is sent; uncapped links count in memory and are flushed by `files.counters`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+import stat
+import unicodedata
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, cast
+from urllib.parse import quote
+
+import anyio
+from sqlalchemy import bindparam, select, update
+from starlette.requests import Request
+
+from partage.context import Context
+from partage.db import utcnow
+from partage.deps import client_address
+from partage.errors import DownloadLimitReached, NotFound, PartageError
+from partage.files.codes import is_code
+from partage.files.counters import counters
+from partage.files.links import check_grant, direct_path, read_direct_token
+from partage.files.models import Blob, File
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PREFIX = "/d/"
+MAX_RANGES = 64  # more parts than this is abuse, not a client: serve the whole file
+FALLBACK_CHUNK = 256 * 1024
+
+_F = File.__table__.c
+_B = Blob.__table__.c
+# Column order matters: _Target.from_row reads by position.
+_SELECT = (
+    select(
+        _F.id, _F.name, _F.status, _F.created_at, _F.expires_at, _F.max_downloads,
+        _F.downloads, _F.link_version, _B.sha256, _B.size, _B.mime, _B.storage_key, _B.status,
+    )
+    .select_from(File.__table__.outerjoin(Blob.__table__, _B.id == _F.blob_id))
+    .where(_F.code == bindparam("code"))
+)  # fmt: skip
+_COUNT_CAPPED = (
+    update(File.__table__)
+    .where(_F.id == bindparam("fid"), _F.downloads < _F.max_downloads)
+    .values(downloads=_F.downloads + 1, last_download_at=bindparam("now"))
+)
+
+_STATIC_HEADERS = [
+    (b"accept-ranges", b"bytes"),
+    (b"cache-control", b"private"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"default-src 'none'; sandbox"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+@dataclass(slots=True)
+class _BlobView:
+    sha256: str
+    size: int
+    mime: str
+    storage_key: str
+    status: str
+
+
+@dataclass(slots=True)
+class _Target:
+    """The few fields of a file the download path needs; duck-types `File` for the
+    link rules in files/links.py (check_grant), so the rules live in one place."""
+
+    id: int
+    name: str
+    status: str
+    created_at: datetime
+    expires_at: datetime | None
+    max_downloads: int | None
+    downloads: int
+    link_version: int
+    blob: _BlobView | None
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite keeps datetimes as ISO text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _target(row: Any) -> _Target:
+    blob = _BlobView(row[8], row[9], row[10], row[11], row[12]) if row[8] is not None else None
+    created = _dt(row[3])
+    assert created is not None
+    return _Target(
+        row[0], row[1], row[2], created, _dt(row[4]), row[5], row[6], row[7], blob
+    )
+
+
+class _Lookup:
+    """`code → _Target`. On SQLite: one long-lived DBAPI connection in autocommit,
+    used only from the event loop thread (an indexed read takes microseconds and
+    never waits on writers in WAL mode). Elsewhere: the engine, from a thread."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.engine = ctx.db.engine
+        self.sqlite = self.engine.dialect.name == "sqlite"
+        self.sql = str(_SELECT.compile(dialect=self.engine.dialect))
+        self._conn: Any = None
+        self._raw: sqlite3.Connection | None = None
+
+    def _sqlite_conn(self) -> sqlite3.Connection:
+        if self._raw is None:
+            self._conn = self.engine.raw_connection()
+            self._raw = cast(sqlite3.Connection, self._conn.driver_connection)
+        return self._raw
+
+    def _reset(self) -> None:
+        conn, self._conn, self._raw = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+            except Exception:  # noqa: BLE001 - a broken connection is dropped either way
+                log.debug("dropping download lookup connection", exc_info=True)
+
+    def _fetch_sqlite(self, code: str) -> Any:
+        for attempt in (1, 2):
+            try:
+                # fetchall: the statement runs to completion, so no read transaction
+                # stays open between requests (that would hold back WAL checkpoints).
+                rows = self._sqlite_conn().execute(self.sql, (code,)).fetchall()
+                return rows[0] if rows else None
+            except sqlite3.Error:
+                self._reset()
+                if attempt == 2:
+                    raise
+        return None
+
+    def _fetch_engine(self, code: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(_SELECT, {"code": code}).first()
+
+    async def get(self, code: str) -> _Target | None:
+        if self.sqlite:
+            row = self._fetch_sqlite(code)
+        else:
+            row = await anyio.to_thread.run_sync(self._fetch_engine, code)
+        return _target(row) if row is not None else None
+
+    def count_capped(self, file_id: int) -> bool:
+        """One download more if the cap allows it; atomic under any concurrency."""
+        with self.engine.begin() as conn:
+            done = conn.execute(_COUNT_CAPPED, {"fid": file_id, "now": utcnow()}).rowcount
+        return bool(done)
+
+
+# -- HTTP details --------------------------------------------------------------------------
+
+
+def content_disposition(name: str) -> bytes:
+    """RFC 6266 with an RFC 8187 UTF-8 name and a plain ASCII fallback."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = "".join(
+        "_" if c in '"\\' or ord(c) < 32 or ord(c) == 127 else c for c in ascii_name
+    ).strip()
+    if not ascii_name or ascii_name.startswith("."):
+        ascii_name = "download" + (ascii_name if ascii_name.startswith(".") else "")
+    encoded = quote(name, safe="!#$&+-.^_`|~")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}".encode()
+
+
+def parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
+    """`bytes=…` → inclusive (start, end) pairs, sorted and merged when they overlap.
+
+    None: ignore the header (malformed, another unit, too many parts): serve 200.
+    []: syntactically fine but nothing satisfiable: 416."""
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or not spec.strip():
+        return None
+    parts = spec.split(",")
+    if len(parts) > MAX_RANGES:
+        return None
+    ranges: list[tuple[int, int]] = []
+    for part in parts:
+        first, dash, last = part.strip().partition("-")
+        if not dash:
+            return None
+        first, last = first.strip(), last.strip()
+        if (first and not first.isdigit()) or (last and not last.isdigit()):
+            return None
+        if not first:
+            if not last:
+                return None
+            n = int(last)
+            if n == 0 or size == 0:
+                continue
+            ranges.append((max(0, size - n), size - 1))
+            continue
+        start = int(first)
+        end = int(last) if last else size - 1
+        if last and end < start:
+            return None
+        if start >= size:
+            continue
+        ranges.append((start, min(end, size - 1)))
+    if len(ranges) <= 1:
+        return ranges
+    ranges.sort()
+    merged = [ranges[0]]
+    for start, end in ranges[1:]:
+        last_start, last_end = merged[-1]
+        if start <= last_end + 1:
+            merged[-1] = (last_start, max(last_end, end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _etag_list(header: str) -> list[str]:
+    return [t.strip() for t in header.split(",") if t.strip()]
+
+
+def _weak_match(header: str, etag: str) -> bool:
+    for tag in _etag_list(header):
+        if tag == "*" or tag.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def _strong_match(header: str, etag: str) -> bool:
+    return any(tag == "*" or tag == etag for tag in _etag_list(header))
+
+
+def _http_date(value: str) -> int | None:
+    try:
+        return int(parsedate_to_datetime(value).timestamp())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+# -- the ASGI app ---------------------------------------------------------------------------
+
+
+class DirectDownloads:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._lookup: _Lookup | None = None
+
+    @property
+    def ctx(self) -> Context:
+        return cast(Context, self.app.state.ctx)  # type: ignore[attr-defined]
+
+    @property
+    def lookup(self) -> _Lookup:
+        if self._lookup is None:
+            self._lookup = _Lookup(self.ctx)
+        return self._lookup
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.serve(scope, receive, send)
+        except PartageError as exc:
+            await self.error(scope, receive, send, exc.status, exc.code, exc.message, exc.headers)
+
+    async def error(
+        self, scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        from partage.web.errors import error_response
+
+        request = Request({**scope, "app": self.app}, receive)
+        response = error_response(request, status, code, message, headers)
+        response.headers["cache-control"] = "no-store"
+        await response(scope, receive, send)
+
+    def _address(self, scope: Scope) -> str:
+        settings = self.ctx.settings
+        if not settings.trusted_proxies:
+            client = scope.get("client")
+            return client[0] if client else "unknown"
+        return client_address(Request(scope), settings)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            raise _MethodNotAllowed(f"{method} is not allowed here.", headers={"Allow": "GET, HEAD"})
+        token = scope["path"][len(PREFIX) :].split("/", 1)[0]
+        ctx = self.ctx
+        grant = read_direct_token(ctx.link_signer, token, self._address(scope))
+        f = await self.lookup.get(grant.code) if is_code(grant.code) else None
+        if f is None:
+            raise NotFound("No file at this address.")
+        check_grant(cast(File, f), grant)
+        blob = f.blob
+        assert blob is not None  # check_grant refuses deleted files
+
+        path = ctx.store.local_path(blob.storage_key)
+        size = blob.size
+        if path is not None:
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                st = None
+            if st is None or not stat.S_ISREG(st.st_mode):
+                log.error("blob %s of file %s is missing from storage", blob.sha256, f.id)
+                raise _Unavailable("This file's content is temporarily unavailable.")
+            size = st.st_size
+
+        req = _headers(scope)
+        etag = f'"{blob.sha256}"'
+        last_modified = format_datetime(f.created_at, usegmt=True)
+        base = [
+            *_STATIC_HEADERS,
+            (b"etag", etag.encode()),
+            (b"last-modified", last_modified.encode()),
+            (b"content-disposition", content_disposition(f.name)),
+        ]
+        modified = int(f.created_at.timestamp())
+
+        # Preconditions (RFC 9110 §13.2.2): If-Match, If-Unmodified-Since, then
+        # If-None-Match / If-Modified-Since, then If-Range.
+        if_match = req.get("if-match")
+        if if_match is not None and not _strong_match(if_match, etag):
+            await _empty(send, 412, base)
+            return
+        ius = req.get("if-unmodified-since")
+        if if_match is None and ius is not None:
+            when = _http_date(ius)
+            if when is not None and modified > when:
+                await _empty(send, 412, base)
+                return
+        inm = req.get("if-none-match")
+        if inm is not None:
+            if _weak_match(inm, etag):
+                await _empty(send, 304, base)
+                return
+        elif (ims := req.get("if-modified-since")) is not None:
+            when = _http_date(ims)
+            if when is not None and modified <= when:
+                await _empty(send, 304, base)
+                return
+
+        ranges: list[tuple[int, int]] | None = None
+        range_header = req.get("range")
+        if range_header is not None:
+            if_range = req.get("if-range")
+            if if_range is None or _if_range_ok(if_range, etag, last_modified):
+                ranges = parse_ranges(range_header, size)
+        if ranges is not None and not ranges:
+            raise _RangeNotSatisfiable(
+                f"The requested range is not within the file ({size} bytes).",
+                headers={"Content-Range": f"bytes */{size}"},
+            )
+
+        head = method == "HEAD"
+        if not head and (ranges is None or ranges[0][0] == 0) and not grant.owner:
+            await self._count(f)
+
+        mime = blob.mime or "application/octet-stream"
+        if ranges is None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        *base,
+                        (b"content-type", mime.encode("latin-1")),
+                        (b"content-length", str(size).encode()),
+                    ],
+                }
+            )
+            if head or size == 0:
+                await send({"type": "http.response.body", "body": b""})
+            elif path is not None and "http.response.pathsend" in scope.get("extensions", {}):
+                await send({"type": "http.response.pathsend", "path": str(path)})
+            else:
+                await _send_ranges(send, ctx, blob.storage_key, [(0, size - 1)], None)
+            return
+
+        if len(ranges) == 1:
+            start, end = ranges[0]
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 206,
+                    "headers": [
+                        *base,
+                        (b"content-type", mime.encode("latin-1")),
+                        (b"content-range", f"bytes {start}-{end}/{size}".encode()),
+                        (b"content-length", str(end - start + 1).encode()),
+                    ],
+                }
+            )
+            if head:
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await _send_ranges(send, ctx, blob.storage_key, ranges, None)
+            return
+
+        boundary = secrets.token_hex(16)
+        part_heads = [
+            (
+                f"\r\n--{boundary}\r\nContent-Type: {mime}\r\n"
+                f"Content-Range: bytes {start}-{end}/{size}\r\n\r\n"
+            ).encode("latin-1")
+            for start, end in ranges
+        ]
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        length = sum(len(h) for h in part_heads) + sum(e - s + 1 for s, e in ranges) + len(tail)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 206,
+                "headers": [
+                    *base,
+                    (b"content-type", f"multipart/byteranges; boundary={boundary}".encode()),
+                    (b"content-length", str(length).encode()),
+                ],
+            }
+        )
+        if head:
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await _send_ranges(send, ctx, blob.storage_key, ranges, (part_heads, tail))
+
+    async def _count(self, f: _Target) -> None:
+        if f.max_downloads is None:
+            counters.hit(f.id)
+            return
+        counted = await anyio.to_thread.run_sync(self.lookup.count_capped, f.id)
+        if not counted:
+            raise DownloadLimitReached("This link has reached its maximum number of downloads.")
+
+
+class _MethodNotAllowed(PartageError):
+    status, code = 405, "method_not_allowed"
+
+
+class _Unavailable(PartageError):
+    status, code = 503, "content_unavailable"
+
+
+class _RangeNotSatisfiable(PartageError):
+    status, code = 416, "range_not_satisfiable"
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request headers we look at (first value wins; names are lower case in ASGI)."""
+    wanted = _WANTED
+    out: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in wanted:
+            out.setdefault(name.decode(), value.decode("latin-1"))
+    return out
+
+
+_WANTED = frozenset(
+    {b"range", b"if-range", b"if-none-match", b"if-modified-since", b"if-match",
+     b"if-unmodified-since"}
+)  # fmt: skip
+
+
+def _if_range_ok(value: str, etag: str, last_modified: str) -> bool:
+    value = value.strip()
+    if value.startswith('"') or value.startswith("W/"):
+        return value == etag  # strong comparison: a weak tag never matches
+    return value == last_modified  # a date matches only the exact Last-Modified
+
+
+async def _empty(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    if status == 412:
+        headers = [h for h in headers if h[0] != b"content-disposition"]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _send_ranges(
+    send: Send,
+    ctx: Context,
+    key: str,
+    ranges: list[tuple[int, int]],
+    multipart: tuple[list[bytes], bytes] | None,
+) -> None:
+    """Stream ranges in bounded chunks: memory stays flat whatever the size."""
+    for i, (start, end) in enumerate(ranges):
+        if multipart:
+            await send({"type": "http.response.body", "body": multipart[0][i], "more_body": True})
+        async for chunk in ctx.store.read_range(key, start, end):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": multipart[1] if multipart else b""})
+
+
+def with_direct_downloads(app: ASGIApp) -> ASGIApp:
+    """Serve `/d/…` directly; hand everything else to `app` (the FastAPI app)."""
+    return DirectDownloads(app)
+
+
+def direct_url(ctx: Context, base_url: str, f: File, *, owner: bool, address: str) -> str:
+    """An absolute signed direct link to `f`, bound to `address` when the operator asks."""
+    settings = ctx.settings
+    path = direct_path(
+        ctx.link_signer,
+        f,
+        ttl=settings.direct_link_ttl,
+        owner=owner,
+        address=address if settings.bind_links_to_ip else None,
+    )
+    return base_url + path

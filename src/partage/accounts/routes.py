@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from partage import humanize
 from partage.accounts import service as accounts
-from partage.accounts.models import ApiToken
-from partage.deps import ApiUser, Ctx
+from partage.accounts.models import ApiToken, WebSession
+from partage.deps import ApiUser, Ctx, resolve_auth
 from partage.files.quota import max_file_size, used_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -67,3 +67,38 @@ def create_token(body: TokenIn, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
 def revoke_token(token_id: int, user: ApiUser, ctx: Ctx) -> None:
     with ctx.db.session() as s:
         accounts.revoke_token(s, user, token_id)
+
+
+def _session_json(ws: WebSession, current_id: int | None) -> dict[str, Any]:
+    return {
+        "id": ws.id,
+        "created": ws.created_at.isoformat(),
+        "expires": ws.expires_at.isoformat(),
+        "user_agent": ws.user_agent,
+        "address": ws.address,
+        "current": ws.id == current_id,
+    }
+
+
+@router.get("/sessions")
+def list_sessions(request: Request, user: ApiUser, ctx: Ctx) -> list[dict[str, Any]]:
+    """Web sessions (logged-in browsers) of this account."""
+    current = resolve_auth(request, ctx).web_session
+    with ctx.db.read() as s:
+        return [_session_json(w, current.id if current else None)
+                for w in accounts.list_sessions(s, user)]  # fmt: skip
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+def revoke_session(session_id: int, user: ApiUser, ctx: Ctx) -> None:
+    with ctx.db.session() as s:
+        accounts.revoke_session(s, user, session_id)
+
+
+@router.post("/sessions/revoke-others")
+def revoke_other_sessions(request: Request, user: ApiUser, ctx: Ctx) -> dict[str, int]:
+    """Log out everywhere else (every session but the one asking, if any)."""
+    current = resolve_auth(request, ctx).web_session
+    with ctx.db.session() as s:
+        n = accounts.revoke_other_sessions(s, user, current.id if current else None)
+    return {"revoked": n}

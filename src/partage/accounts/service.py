@@ -214,3 +214,29 @@ def token_user(
     if tok is not None and stale:
         s.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_at=now))
     return user
+
+
+def list_sessions(s: Session, user: User) -> list[WebSession]:
+    return list(
+        s.scalars(
+            select(WebSession)
+            .where(WebSession.user_id == user.id, WebSession.expires_at > utcnow())
+            .order_by(WebSession.created_at.desc())
+        )
+    )
+
+
+def revoke_session(s: Session, user: User, session_id: int) -> None:
+    ws = s.get(WebSession, session_id)
+    if ws is None or ws.user_id != user.id:
+        raise NotFound("No such session.")
+    s.delete(ws)
+
+
+def revoke_other_sessions(s: Session, user: User, keep_id: int | None) -> int:
+    from sqlalchemy import delete
+
+    q = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep_id is not None:
+        q = q.where(WebSession.id != keep_id)
+    return s.execute(q).rowcount or 0  # type: ignore[attr-defined]

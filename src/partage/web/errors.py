@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -23,16 +25,25 @@ def wants_html(request: Request) -> bool:
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     if wants_html(request):
         from partage.web.templating import render
 
         return render(
-            request, "error.html", {"status": status, "code": code, "message": message},
-            status=status, headers=headers,
+            request,
+            "error.html",
+            {"status": status, "code": code, "message": message},
+            status=status,
+            headers=dict(headers or {}),
         )
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+    return JSONResponse(
+        {"error": code, "message": message}, status_code=status, headers=dict(headers or {})
+    )
 
 
 def _describe(err: dict) -> str:  # type: ignore[type-arg]

@@ -1,0 +1,187 @@
+"""One PATCH's worth of bytes appended to a tus upload's staging file.
+
+The hot loop writes each received chunk with `os.write` and feeds the running
+SHA-256 in the event loop: no thread hop and no database access per chunk.
+The running hash lives in this process between PATCHes, keyed by upload id
+and offset; when it is missing or stale (restart, another worker) it is
+rebuilt from the staged bytes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from partage.errors import ChecksumMismatch, PartageError
+from partage.uploads.protocol import Checksum
+from partage.uploads.staging import raise_storage_error, write_all
+
+log = logging.getLogger("partage.uploads")
+
+MAX_STATES = 1024
+_states: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+_states_lock = threading.Lock()
+
+
+def take_state(upload_id: str, offset: int) -> Any | None:
+    """The running hash of this upload at `offset`, if this process has it."""
+    with _states_lock:
+        found = _states.pop(upload_id, None)
+    if found is None or found[0] != offset:
+        return None
+    return found[1]
+
+
+def keep_state(upload_id: str, offset: int, sha: Any) -> None:
+    with _states_lock:
+        _states[upload_id] = (offset, sha)
+        _states.move_to_end(upload_id)
+        while len(_states) > MAX_STATES:
+            _states.popitem(last=False)
+
+
+def drop_state(upload_id: str) -> None:
+    with _states_lock:
+        _states.pop(upload_id, None)
+
+
+@dataclass
+class AppendResult:
+    offset: int
+    length: int | None
+    expires_at: datetime | None
+    file_code: str | None = None
+
+
+class Append:
+    """Holds the staging file's lock from `begin_append` until `finish` or `abort`.
+
+    `persist(offset, sha)` records a durable offset (and keeps the running hash);
+    `complete(sha)` ingests the finished upload. Both run in a worker thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        upload_id: str,
+        fd: int,
+        start: int,
+        length: int | None,
+        limit: int,
+        limit_error: PartageError,
+        sha: Any | None,
+        checksum: Checksum | None,
+        persist: Callable[[int, bool], datetime | None],
+        complete: Callable[[str], str],
+    ) -> None:
+        self.upload_id = upload_id
+        self.fd = fd
+        self.start = start
+        self.pos = start
+        self.length = length
+        self.limit = limit
+        self.limit_error = limit_error
+        self.sha = sha
+        self.sha_at_start = sha.copy() if sha is not None else None
+        self.checksum = checksum
+        self.chunk_hash = checksum.hasher() if checksum else None
+        self._persist = persist
+        self._complete = complete
+        self.discard = False
+        os.lseek(fd, start, os.SEEK_SET)
+
+    async def receive(self, stream: AsyncIterator[bytes]) -> None:
+        fd, sha, chk, limit = self.fd, self.sha, self.chunk_hash, self.limit
+        pos = self.pos
+        async for chunk in stream:
+            n = len(chunk)
+            if pos + n > limit:
+                self.discard = True
+                raise self.limit_error
+            try:
+                write_all(fd, chunk)
+            except OSError as exc:
+                raise_storage_error(exc)
+            if sha is not None:
+                sha.update(chunk)
+            if chk is not None:
+                chk.update(chunk)
+            pos += n
+            self.pos = pos
+
+    def _rollback(self) -> None:
+        """Forget this PATCH's bytes: the file and the running hash go back to the start."""
+        os.ftruncate(self.fd, self.start)
+        self.pos = self.start
+        self.sha = self.sha_at_start
+        if self.sha is not None:
+            keep_state(self.upload_id, self.start, self.sha.copy())
+
+    def _sync(self) -> None:
+        if os.fstat(self.fd).st_size != self.pos:
+            os.ftruncate(self.fd, self.pos)
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = -1
+
+    def finish(self) -> AppendResult:
+        """The request body was read to its end: verify, make durable, record, maybe ingest."""
+        try:
+            if self.checksum and self.chunk_hash.digest() != self.checksum.digest:  # type: ignore[union-attr]
+                self._rollback()
+                raise ChecksumMismatch(
+                    f"The {self.checksum.algorithm} checksum of this chunk does not match "
+                    f"Upload-Checksum: the chunk was discarded; the offset is still {self.start}."
+                )
+            self._sync()
+            if self.length is not None and self.pos == self.length and self.sha is not None:
+                try:
+                    code = self._complete(self.sha.hexdigest())
+                except BaseException:
+                    self._record()
+                    raise
+                drop_state(self.upload_id)
+                return AppendResult(self.pos, self.length, None, code)
+            expires = self._record()
+            return AppendResult(self.pos, self.length, expires)
+        finally:
+            self.close()
+
+    def abort(self) -> None:
+        """The body stopped early (client gone, error): keep what arrived, unless it
+        cannot be trusted (a checksum could not be verified, a limit was crossed)."""
+        try:
+            if self.discard or self.checksum is not None:
+                self._rollback()
+                return
+            self._sync()
+            self._record()
+        except PartageError as exc:  # e.g. terminated meanwhile: nothing left to save
+            drop_state(self.upload_id)
+            log.info("upload %s: offset not saved: %s", self.upload_id, exc.message)
+        except Exception:
+            drop_state(self.upload_id)
+            log.exception("could not save the offset of upload %s", self.upload_id)
+        finally:
+            self.close()
+
+    def _record(self) -> datetime | None:
+        try:
+            expires = self._persist(self.pos, self.pos != self.start)
+        except BaseException:
+            drop_state(self.upload_id)
+            raise
+        if self.sha is not None:
+            keep_state(self.upload_id, self.pos, self.sha)
+        return expires

@@ -1,0 +1,116 @@
+"""Turn finished staging files into files, in one transaction.
+
+The staging file stays in place until that transaction has committed: the
+blob store is handed a hard link to it. So a crash at any point leaves either
+the upload as it was (resumable, its bytes still staged) or the finished file;
+never a half-visible one. (A crash between the store's rename and the commit
+can leave unreferenced bytes under their final key; the next identical upload
+reuses them, since the store keeps an existing key.)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from partage.accounts.models import User
+from partage.context import Context
+from partage.files.blobs import blob_from_staged
+from partage.files.folders import resolve_path
+from partage.files.models import File, Folder
+from partage.files.quota import check_quota
+from partage.files.service import create_file
+from partage.uploads.spec import FileSpec
+
+
+@dataclass
+class Staged:
+    path: Path
+    sha256: str
+    size: int
+    spec: FileSpec
+
+
+def _folder_id(s: Session, user: User, spec: FileSpec) -> int | None:
+    if spec.folder_id is not None:
+        folder = s.get(Folder, spec.folder_id)
+        if folder is not None and folder.owner_id == user.id:
+            return folder.id
+        # The folder went away while the upload ran: the file lands in the root rather
+        # than the finished upload being refused.
+    if spec.folder_path:
+        found = resolve_path(s, user, spec.folder_path, create=True)
+        return found.id if found else None
+    return None
+
+
+def _link(path: Path) -> Path:
+    link = path.with_name(f"{path.name}.ingest-{secrets.token_hex(6)}")
+    os.link(path, link)
+    return link
+
+
+def ingest(
+    ctx: Context,
+    user: User,
+    items: list[Staged],
+    *,
+    quota_check: bool = False,
+    before_commit: Callable[[Session, list[File]], None] | None = None,
+) -> list[File]:
+    """Store (or dedup) each staged file's bytes and create its File, all or nothing.
+
+    `quota_check` re-checks the storage quota inside the transaction, for uploads
+    that reserved nothing while their bytes arrived (PUT, multipart).
+    `before_commit` lets the caller record the outcome in the same transaction.
+    """
+    links: list[Path] = []
+    try:
+        for attempt in (1, 2):
+            try:
+                with ctx.db.session() as s:
+                    if quota_check:
+                        check_quota(s, user, sum(i.size for i in items), reserve=True)
+                    files: list[File] = []
+                    for item in items:
+                        assert item.spec.name is not None
+                        link = _link(item.path)
+                        links.append(link)
+                        blob = blob_from_staged(
+                            s, ctx.store, link, item.sha256, item.size, item.spec.name,
+                            item.spec.filetype,
+                        )  # fmt: skip
+                        f = create_file(
+                            s,
+                            user,
+                            blob,
+                            item.spec.name,
+                            folder_id=_folder_id(s, user, item.spec),
+                            options=item.spec.link_options(),
+                            default_public=ctx.settings.default_public,
+                            description=item.spec.description,
+                        )
+                        if item.spec.password_hash:
+                            f.password_hash = item.spec.password_hash
+                        files.append(f)
+                    s.flush()
+                    if before_commit is not None:
+                        before_commit(s, files)
+                break
+            except IntegrityError:
+                # Two identical uploads finishing at once on a database that does not
+                # serialise writers: the second sees the first's blob on a retry.
+                if attempt == 2:
+                    raise
+    finally:
+        for link in links:
+            link.unlink(missing_ok=True)
+    for item in items:
+        item.path.unlink(missing_ok=True)
+    return files

@@ -45,7 +45,9 @@ def test_sessions_are_listed_and_revocable(server, alice):
     assert laptop.get("/api/v1/me").status_code == 200
 
     mine = laptop.get("/api/v1/sessions").json()[0]["id"]
-    assert laptop.delete(f"/api/v1/sessions/{mine}", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert (
+        laptop.delete(f"/api/v1/sessions/{mine}", headers={"X-CSRF-Token": csrf}).status_code == 204
+    )
     assert laptop.get("/api/v1/me").status_code == 401
 
 

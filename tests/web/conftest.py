@@ -28,7 +28,9 @@ VENDOR = Path(__file__).resolve().parents[2] / "src/partage/web/static/vendor/tu
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is not installed: run ./run test, or apt-get install chromium")
+        pytest.fail(
+            "Debian's chromium is not installed: run ./run test, or apt-get install chromium"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -34,7 +34,9 @@ def _fail(exc: PartageError) -> None:
 @user_app.command("create")
 def user_create(
     email: str,
-    password: Annotated[str | None, typer.Option(help="Generated and printed when omitted.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Generated and printed when omitted.")
+    ] = None,
     admin: Annotated[bool, typer.Option("--admin", help="Make an administrator.")] = False,
     plan: Annotated[str, typer.Option(help="Plan name.")] = "free",
     data_dir: DataDir = None,
@@ -46,8 +48,10 @@ def user_create(
     try:
         with ctx.db.session() as s:
             user = accounts.create_user(s, email, password, admin=admin, plan=plan)
-            console.print(f"Created {user.email} (id {user.id}, plan {plan}"
-                          f"{', admin' if admin else ''}).", highlight=False)
+            console.print(
+                f"Created {user.email} (id {user.id}, plan {plan}{', admin' if admin else ''}).",
+                highlight=False,
+            )
     except PartageError as exc:
         _fail(exc)
     if generated:
@@ -62,8 +66,12 @@ def user_list(data_dir: DataDir = None) -> None:
     with ctx.db.read() as s:
         for u in accounts.list_users(s):
             table.add_row(
-                str(u.id), u.email, u.plan.name, "yes" if u.is_admin else "",
-                "yes" if u.is_active else "suspended", humanize.size(used_bytes(s, u.id)),
+                str(u.id),
+                u.email,
+                u.plan.name,
+                "yes" if u.is_admin else "",
+                "yes" if u.is_active else "suspended",
+                humanize.size(used_bytes(s, u.id)),
                 u.created_at.strftime("%Y-%m-%d %H:%M"),
             )
     console.print(table)

@@ -9,7 +9,7 @@ import partage.models  # noqa: F401  (registers every table)
 from partage.db import Base
 
 config = context.config
-url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+url: str = config.attributes.get("url") or config.get_main_option("sqlalchemy.url") or ""
 
 
 def run() -> None:

@@ -20,7 +20,10 @@ templates.env.filters["isodate"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if
 
 
 def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     from partage.deps import resolve_auth

@@ -22,7 +22,7 @@ MIN_PASSWORD = 8
 TOKEN_PREFIX = "ptg_"
 
 GiB = 1024**3
-DEFAULT_PLANS = {
+DEFAULT_PLANS: dict[str, dict[str, int | None]] = {
     "free": dict(storage_quota=50 * GiB, max_file_size=5 * GiB),
     "premium": dict(storage_quota=None, max_file_size=None),
     "anonymous": dict(storage_quota=0, max_file_size=0),

@@ -41,6 +41,8 @@ class Server:
             PARTAGE_DATA_DIR=str(self.data_dir),
             PARTAGE_ADMIN_EMAIL=ADMIN_EMAIL,
             PARTAGE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            # Every test signs up from 127.0.0.1; the limit itself has its own test.
+            PARTAGE_REGISTRATION_RATE_PER_ADDRESS="1000/hour",
         )
         env.update(self.env)
         return env

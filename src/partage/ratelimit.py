@@ -20,18 +20,18 @@ class FailureLimiter:
         self.storage = storage or MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)
 
-    def check(self, rule: str, *keys: str, what: str = "attempts") -> None:
+    def check(self, rule: str, *keys: str, what: str = "attempts", counted: str = "failed") -> None:
         """Raise RateLimited when `keys` have used up `rule` already."""
         item: RateLimitItem = parse(rule)
         for key in keys:
             if not self.limiter.test(item, key):
                 reset, _remaining = self.limiter.get_window_stats(item, key)
                 wait = int(reset - time.time()) + 1
-                raise RateLimited(
-                    f"Too many failed {what}. Try again in {wait} seconds.", retry_after=wait
-                )
+                text = f"Too many {what}" if counted != "failed" else f"Too many failed {what}"
+                raise RateLimited(f"{text}. Try again in {wait} seconds.", retry_after=wait)
 
     def fail(self, rule: str, *keys: str) -> None:
+        """Count one event (a failure, or for some rules any use) against each key."""
         item = parse(rule)
         for key in keys:
             self.limiter.hit(item, key)

@@ -124,9 +124,11 @@ def register(
         if password != password_again:
             raise BadRequest("The two passwords differ.")
         with ctx.db.session() as s:
-            user = accounts.create_user(s, email, password)
+            user = accounts.register(s, ctx.limiter, ctx.settings, email, password, address)
     except PartageError as e:
-        return render(request, "register.html", {"email": email, "error": e.message}, e.status)
+        return render(
+            request, "register.html", {"email": email, "error": e.message}, e.status, e.headers
+        )
     return start_session(request, ctx, user, address, "/files")
 
 

@@ -78,6 +78,23 @@ def create_user(
     return user
 
 
+def register(
+    s: Session,
+    limiter: FailureLimiter,
+    settings: Settings,
+    email: str,
+    password: str,
+    address: str,
+) -> User:
+    """Self-service sign-up: limited per address, since each account costs storage."""
+    key = f"register:address:{address}"
+    rule = settings.registration_rate_per_address
+    limiter.check(rule, key, what="sign-ups from your address", counted="sign-ups")
+    user = create_user(s, email, password)
+    limiter.fail(rule, key)
+    return user
+
+
 def count_users(s: Session) -> int:
     return s.scalar(select(func.count(User.id))) or 0
 

@@ -96,7 +96,7 @@ class Api:
         while True:
             params: dict[str, Any] = {"order": order, "page": page, "per_page": 500}
             if folder_id is not None:
-                params["folder_id"] = folder_id
+                params["folder"] = folder_id  # the server's name; the design said folder_id
             data = self.call("GET", "/api/v1/files", params=params)
             items = data["items"] if isinstance(data, dict) else data
             yield from items
@@ -123,8 +123,10 @@ class Api:
     def folders(self, parent_id: int | None) -> list[dict[str, Any]]:
         params = {} if parent_id is None else {"parent_id": parent_id}
         data = self.call("GET", "/api/v1/folders", params=params)
-        items = data.get("items", data.get("folders", [])) if isinstance(data, dict) else data
+        items: list[dict[str, Any]] = data["items"] if isinstance(data, dict) else data
         return list(items)
 
     def create_folder(self, name: str, parent_id: int | None) -> dict[str, Any]:
-        return dict(self.call("POST", "/api/v1/folders", json={"name": name, "parent_id": parent_id}))
+        return dict(
+            self.call("POST", "/api/v1/folders", json={"name": name, "parent_id": parent_id})
+        )

@@ -6,8 +6,8 @@ mode 0600. Two environment variables override the file, each on its own:
 `PARTAGE_URL` (the server's address) and `PARTAGE_TOKEN` (an API token). They
 are the only environment variables the client reads.
 
-Resumable uploads remember their tus URLs in `tus-uploads.json` in the user
-cache directory: losing that file only means the next run starts over.
+Unfinished uploads remember their tus URLs in `uploads/` in the user cache
+directory: losing it only means the next run starts over.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def config_file() -> Path:
     return Path(user_config_dir(APP)) / "config.toml"
 
 
-def upload_store_file() -> Path:
-    return Path(user_cache_dir(APP)) / "tus-uploads.json"
+def upload_store_dir() -> Path:
+    return Path(user_cache_dir(APP)) / "uploads"
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,13 @@ def _read_file(path: Path) -> dict[str, str]:
 
 def load() -> Config:
     stored = _read_file(config_file())
-    url = os.environ.get("PARTAGE_URL") or stored.get("url")
-    token = os.environ.get("PARTAGE_TOKEN") or stored.get("token")
-    return Config(normalise_url(url) if url else None, token.strip() if token else None)
+    env_url = os.environ.get("PARTAGE_URL")
+    url = normalise_url(env_url) if env_url else None
+    stored_url = normalise_url(stored["url"]) if stored.get("url") else None
+    token = os.environ.get("PARTAGE_TOKEN")
+    if not token and (url is None or url == stored_url):
+        token = stored.get("token")  # never hand the stored token to another server
+    return Config(url or stored_url, token.strip() if token else None)
 
 
 def _toml_string(value: str) -> str:

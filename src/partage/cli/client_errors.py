@@ -34,6 +34,15 @@ def print_error(message: str) -> None:
     )
 
 
+def warn(message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, soft_wrap=True).print(
+        f"[yellow]warning:[/yellow] {escape(message)}", highlight=False
+    )
+
+
 def handled(func: F) -> F:
     """Run a command; print a ClientError as one line and exit 1 (130 on Ctrl-C)."""
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from partage import humanize
-from partage.accounts import service as accounts
 from partage.cli.common import DataDir, open_context
-from partage.errors import PartageError
-from partage.files.quota import used_bytes
+
+if TYPE_CHECKING:  # server modules load when a command runs, so `partage ls` starts fast
+    from partage.errors import PartageError
 
 app = typer.Typer(no_args_is_help=True)
 user_app = typer.Typer(no_args_is_help=True, help="Accounts.")
@@ -42,6 +41,9 @@ def user_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an account."""
+    from partage.accounts import service as accounts
+    from partage.errors import PartageError
+
     ctx = open_context(data_dir)
     generated = password is None
     password = password or secrets.token_urlsafe(15)
@@ -61,6 +63,10 @@ def user_create(
 @user_app.command("list")
 def user_list(data_dir: DataDir = None) -> None:
     """List accounts."""
+    from partage import humanize
+    from partage.accounts import service as accounts
+    from partage.files.quota import used_bytes
+
     ctx = open_context(data_dir)
     table = Table("id", "e-mail", "plan", "admin", "active", "used", "created")
     with ctx.db.read() as s:
@@ -84,6 +90,9 @@ def token_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an API token; the token is printed alone on the last line."""
+    from partage.accounts import service as accounts
+    from partage.errors import PartageError
+
     ctx = open_context(data_dir)
     try:
         with ctx.db.session() as s:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from partage.context import Context
-from partage.settings import Settings, get_settings
+if TYPE_CHECKING:  # the CLI client must start fast: server modules load on use
+    from partage.context import Context
+    from partage.settings import Settings
 
 DataDir = Annotated[
     Path | None,
@@ -24,6 +25,8 @@ def load_settings(data_dir: Path | None) -> Settings:
 
     The CLI writes the data dir back into the environment so that the web
     worker processes it spawns read the same settings."""
+    from partage.settings import get_settings
+
     if data_dir is not None:
         os.environ["PARTAGE_DATA_DIR"] = str(data_dir.resolve())
         get_settings.cache_clear()
@@ -31,6 +34,7 @@ def load_settings(data_dir: Path | None) -> Settings:
 
 
 def open_context(data_dir: Path | None) -> Context:
+    from partage.context import Context
     from partage.migrate import upgrade
 
     settings = load_settings(data_dir)

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     login_rate_per_account: str = "10/15minutes"
     login_rate_per_address: str = "30/15minutes"
     token_failure_rate_per_address: str = "60/minute"
+    link_password_rate_per_address: str = "10/5minutes"  # wrong link passwords
+    link_password_rate_per_file: str = "30/5minutes"
     registration_rate_per_address: str = "10/hour"  # accounts created, not failures
 
     # Download counters for uncapped links are buffered and flushed this often (s).

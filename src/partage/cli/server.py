@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from typing import Annotated
 
 import typer
@@ -42,6 +43,10 @@ def register(app: typer.Typer) -> None:
 
         from partage import jobs
 
+        # Workers must not be forked from a process whose job threads may hold
+        # SQLite's global mutex at that instant (seen: a worker hung forever on
+        # its first query). Spawned workers start clean.
+        multiprocessing.set_start_method("spawn", force=True)
         consumer = jobs.start_consumer()
         console.print(f"partage listening on http://{host}:{port}/", highlight=False)
         try:

@@ -24,14 +24,10 @@ from partage.files.models import File
 
 log = logging.getLogger(__name__)
 
-_F = File.__table__.c
 _FLUSH = (
-    update(File.__table__)
-    .where(_F.id == bindparam("fid"))
-    .values(
-        downloads=_F.downloads + bindparam("n"),
-        last_download_at=bindparam("at"),
-    )
+    update(File)
+    .where(File.id == bindparam("fid"))
+    .values(downloads=File.downloads + bindparam("n"), last_download_at=bindparam("at"))
 )
 
 

@@ -13,18 +13,17 @@ is sent; uncapped links count in memory and are flushed by `files.counters`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
 import sqlite3
 import stat
-import unicodedata
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from typing import Any, cast
-from urllib.parse import quote
 
 import anyio
 from sqlalchemy import bindparam, select, update
@@ -36,6 +35,14 @@ from partage.deps import client_address
 from partage.errors import DownloadLimitReached, NotFound, PartageError
 from partage.files.codes import is_code
 from partage.files.counters import counters
+from partage.files.http_semantics import (
+    content_disposition,
+    http_date,
+    if_range_ok,
+    parse_ranges,
+    strong_match,
+    weak_match,
+)
 from partage.files.links import check_grant, direct_path, read_direct_token
 from partage.files.models import Blob, File
 
@@ -48,7 +55,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PREFIX = "/d/"
-MAX_RANGES = 64  # more parts than this is abuse, not a client: serve the whole file
 FALLBACK_CHUNK = 256 * 1024
 
 _F = File.__table__.c
@@ -63,9 +69,9 @@ _SELECT = (
     .where(_F.code == bindparam("code"))
 )  # fmt: skip
 _COUNT_CAPPED = (
-    update(File.__table__)
-    .where(_F.id == bindparam("fid"), _F.downloads < _F.max_downloads)
-    .values(downloads=_F.downloads + 1, last_download_at=bindparam("now"))
+    update(File)
+    .where(File.id == bindparam("fid"), File.downloads < File.max_downloads)
+    .values(downloads=File.downloads + 1, last_download_at=bindparam("now"))
 )
 
 _STATIC_HEADERS = [
@@ -114,9 +120,7 @@ def _target(row: Any) -> _Target:
     blob = _BlobView(row[8], row[9], row[10], row[11], row[12]) if row[8] is not None else None
     created = _dt(row[3])
     assert created is not None
-    return _Target(
-        row[0], row[1], row[2], created, _dt(row[4]), row[5], row[6], row[7], blob
-    )
+    return _Target(row[0], row[1], row[2], created, _dt(row[4]), row[5], row[6], row[7], blob)
 
 
 class _Lookup:
@@ -176,101 +180,49 @@ class _Lookup:
         return bool(done)
 
 
-# -- HTTP details --------------------------------------------------------------------------
-
-
-def content_disposition(name: str) -> bytes:
-    """RFC 6266 with an RFC 8187 UTF-8 name and a plain ASCII fallback."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = "".join(
-        "_" if c in '"\\' or ord(c) < 32 or ord(c) == 127 else c for c in ascii_name
-    ).strip()
-    if not ascii_name or ascii_name.startswith("."):
-        ascii_name = "download" + (ascii_name if ascii_name.startswith(".") else "")
-    encoded = quote(name, safe="!#$&+-.^_`|~")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}".encode()
-
-
-def parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
-    """`bytes=…` → inclusive (start, end) pairs, sorted and merged when they overlap.
-
-    None: ignore the header (malformed, another unit, too many parts): serve 200.
-    []: syntactically fine but nothing satisfiable: 416."""
-    unit, _, spec = header.partition("=")
-    if unit.strip().lower() != "bytes" or not spec.strip():
-        return None
-    parts = spec.split(",")
-    if len(parts) > MAX_RANGES:
-        return None
-    ranges: list[tuple[int, int]] = []
-    for part in parts:
-        first, dash, last = part.strip().partition("-")
-        if not dash:
-            return None
-        first, last = first.strip(), last.strip()
-        if (first and not first.isdigit()) or (last and not last.isdigit()):
-            return None
-        if not first:
-            if not last:
-                return None
-            n = int(last)
-            if n == 0 or size == 0:
-                continue
-            ranges.append((max(0, size - n), size - 1))
-            continue
-        start = int(first)
-        end = int(last) if last else size - 1
-        if last and end < start:
-            return None
-        if start >= size:
-            continue
-        ranges.append((start, min(end, size - 1)))
-    if len(ranges) <= 1:
-        return ranges
-    ranges.sort()
-    merged = [ranges[0]]
-    for start, end in ranges[1:]:
-        last_start, last_end = merged[-1]
-        if start <= last_end + 1:
-            merged[-1] = (last_start, max(last_end, end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _etag_list(header: str) -> list[str]:
-    return [t.strip() for t in header.split(",") if t.strip()]
-
-
-def _weak_match(header: str, etag: str) -> bool:
-    for tag in _etag_list(header):
-        if tag == "*" or tag.removeprefix("W/") == etag:
-            return True
-    return False
-
-
-def _strong_match(header: str, etag: str) -> bool:
-    return any(tag == "*" or tag == etag for tag in _etag_list(header))
-
-
-def _http_date(value: str) -> int | None:
-    try:
-        return int(parsedate_to_datetime(value).timestamp())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
 # -- the ASGI app ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_headers(
+    name: str, sha256: str, created: datetime
+) -> tuple[str, str, int, tuple[tuple[bytes, bytes], ...]]:
+    """Validators and fixed headers of one file version (all derived from immutable or
+    rarely changing fields, so they are worth computing once)."""
+    etag = f'"{sha256}"'
+    last_modified = format_datetime(created, usegmt=True)
+    headers = (
+        *_STATIC_HEADERS,
+        (b"etag", etag.encode()),
+        (b"last-modified", last_modified.encode()),
+        (b"content-disposition", content_disposition(name)),
+    )
+    return etag, last_modified, int(created.timestamp()), headers
 
 
 class DirectDownloads:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._ctx: Context | None = None
         self._lookup: _Lookup | None = None
+        self._paths: dict[str, str | None] = {}  # storage key → local path (keys are immutable)
 
     @property
     def ctx(self) -> Context:
-        return cast(Context, self.app.state.ctx)  # type: ignore[attr-defined]
+        if self._ctx is None:
+            self._ctx = cast(Context, self.app.state.ctx)  # type: ignore[attr-defined]
+        return self._ctx
+
+    def _local_path(self, key: str) -> str | None:
+        try:
+            return self._paths[key]
+        except KeyError:
+            pass
+        if len(self._paths) > 10_000:
+            self._paths.clear()
+        found = self.ctx.store.local_path(key)
+        path = self._paths[key] = str(found) if found is not None else None
+        return path
 
     @property
     def lookup(self) -> _Lookup:
@@ -308,7 +260,8 @@ class DirectDownloads:
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method not in ("GET", "HEAD"):
-            raise _MethodNotAllowed(f"{method} is not allowed here.", headers={"Allow": "GET, HEAD"})
+            allow = {"Allow": "GET, HEAD"}
+            raise _MethodNotAllowed(f"{method} is not allowed here.", headers=allow)
         token = scope["path"][len(PREFIX) :].split("/", 1)[0]
         ctx = self.ctx
         grant = read_direct_token(ctx.link_signer, token, self._address(scope))
@@ -319,7 +272,7 @@ class DirectDownloads:
         blob = f.blob
         assert blob is not None  # check_grant refuses deleted files
 
-        path = ctx.store.local_path(blob.storage_key)
+        path = self._local_path(blob.storage_key)
         size = blob.size
         if path is not None:
             try:
@@ -332,35 +285,27 @@ class DirectDownloads:
             size = st.st_size
 
         req = _headers(scope)
-        etag = f'"{blob.sha256}"'
-        last_modified = format_datetime(f.created_at, usegmt=True)
-        base = [
-            *_STATIC_HEADERS,
-            (b"etag", etag.encode()),
-            (b"last-modified", last_modified.encode()),
-            (b"content-disposition", content_disposition(f.name)),
-        ]
-        modified = int(f.created_at.timestamp())
+        etag, last_modified, modified, base = _file_headers(f.name, blob.sha256, f.created_at)
 
         # Preconditions (RFC 9110 §13.2.2): If-Match, If-Unmodified-Since, then
         # If-None-Match / If-Modified-Since, then If-Range.
         if_match = req.get("if-match")
-        if if_match is not None and not _strong_match(if_match, etag):
+        if if_match is not None and not strong_match(if_match, etag):
             await _empty(send, 412, base)
             return
         ius = req.get("if-unmodified-since")
         if if_match is None and ius is not None:
-            when = _http_date(ius)
+            when = http_date(ius)
             if when is not None and modified > when:
                 await _empty(send, 412, base)
                 return
         inm = req.get("if-none-match")
         if inm is not None:
-            if _weak_match(inm, etag):
+            if weak_match(inm, etag):
                 await _empty(send, 304, base)
                 return
         elif (ims := req.get("if-modified-since")) is not None:
-            when = _http_date(ims)
+            when = http_date(ims)
             if when is not None and modified <= when:
                 await _empty(send, 304, base)
                 return
@@ -369,7 +314,7 @@ class DirectDownloads:
         range_header = req.get("range")
         if range_header is not None:
             if_range = req.get("if-range")
-            if if_range is None or _if_range_ok(if_range, etag, last_modified):
+            if if_range is None or if_range_ok(if_range, etag, last_modified):
                 ranges = parse_ranges(range_header, size)
         if ranges is not None and not ranges:
             raise _RangeNotSatisfiable(
@@ -397,7 +342,7 @@ class DirectDownloads:
             if head or size == 0:
                 await send({"type": "http.response.body", "body": b""})
             elif path is not None and "http.response.pathsend" in scope.get("extensions", {}):
-                await send({"type": "http.response.pathsend", "path": str(path)})
+                await send({"type": "http.response.pathsend", "path": path})
             else:
                 await _send_ranges(send, ctx, blob.storage_key, [(0, size - 1)], None)
             return
@@ -485,17 +430,9 @@ _WANTED = frozenset(
 )  # fmt: skip
 
 
-def _if_range_ok(value: str, etag: str, last_modified: str) -> bool:
-    value = value.strip()
-    if value.startswith('"') or value.startswith("W/"):
-        return value == etag  # strong comparison: a weak tag never matches
-    return value == last_modified  # a date matches only the exact Last-Modified
-
-
-async def _empty(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-    if status == 412:
-        headers = [h for h in headers if h[0] != b"content-disposition"]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+async def _empty(send: Send, status: int, headers: Sequence[tuple[bytes, bytes]]) -> None:
+    out = [h for h in headers if status != 412 or h[0] != b"content-disposition"]
+    await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": b""})
 
 

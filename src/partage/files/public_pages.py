@@ -1,3 +1,159 @@
-from fastapi import APIRouter
+"""The public page of a file, `/{code}`: what a visitor sees before downloading.
 
-router = APIRouter()
+People get HTML (name, size, type, a download button with a signed direct link,
+a password form when needed, and a clear page for each reason a link cannot be
+used); other clients (the CLI, scripts) get the same answers as JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from partage.context import Context
+from partage.deps import base_url, check_csrf, client_address, resolve_auth
+from partage.errors import (
+    BadRequest,
+    NotFound,
+    PartageError,
+    PasswordRequired,
+    RateLimited,
+    WrongPassword,
+)
+from partage.files.access import check_link
+from partage.files.codes import is_code
+from partage.files.download import direct_url
+from partage.files.models import File
+from partage.files.service import get_by_code
+from partage.web.errors import wants_html
+from partage.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+# Wrong link passwords, counted per address and per file (failures only).
+
+NOT_FOUND = "No file at this address."
+
+# What a person is told, beyond the error message, for each reason.
+EXPLAIN = {
+    "not_found": ("File not found",
+                  "Check the address. The file may not exist, or its owner keeps it private."),
+    "link_expired": ("This link has expired",
+                     "The person who shared it set an expiry date. Ask them for a new link."),
+    "download_limit_reached": ("Download limit reached",
+                               "This link could be downloaded a limited number of times, "
+                               "and all of them have been used. Ask the person who shared it."),
+    "file_deleted": ("This file was deleted",
+                     "Its owner deleted it, or it was removed; it cannot be downloaded."),
+    "unavailable_for_legal_reasons": ("Unavailable for legal reasons",
+                                      "Access to this file was disabled by a moderation decision."),
+    "wrong_password": ("Wrong password", "Check the password and try again."),
+    "password_required": ("Password required", "This file is protected by a password."),
+    "rate_limited": ("Too many attempts", "Wait a moment before trying again."),
+}  # fmt: skip
+
+
+def _file_json(f: File, page_url: str, download_url: str, owner: bool) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "name": f.name,
+        "size": f.size,
+        "mime": f.blob.mime if f.blob else None,
+        "sha256": f.blob.sha256 if f.blob else None,
+        "created": f.created_at.isoformat().replace("+00:00", "Z"),
+        "url": page_url,
+        "download_url": download_url,
+        "owner": owner,
+    }
+
+
+def _visit(
+    request: Request, code: str, password: str | None, *, redirect: bool = False
+) -> Response:
+    ctx: Context = request.app.state.ctx
+    html = wants_html(request)
+    address = client_address(request, ctx.settings)
+    base = base_url(request, ctx.settings)
+    user = resolve_auth(request, ctx).user
+    with ctx.db.read() as s:
+        f = get_by_code(s, code)
+    owner = f is not None and user is not None and f.owner_id == user.id
+    try:
+        if f is None:
+            raise NotFound(NOT_FOUND)
+        check_link(ctx, f, password=password, is_owner=owner, address=address)
+    except PartageError as exc:
+        if not html:
+            raise
+        # A page shown for an unusable link never names the file: it would tell the
+        # name of a private or protected file to anyone holding a guessed code.
+        asks_password = isinstance(exc, PasswordRequired | WrongPassword | RateLimited) and (
+            f is not None and f.password_hash is not None
+        )
+        title, explanation = EXPLAIN.get(exc.code, ("This link cannot be used", ""))
+        return render(
+            request, "public_file.html",
+            {"state": "password" if asks_password else "error", "code": code,
+             "error": {"status": exc.status, "code": exc.code, "message": exc.message,
+                       "title": title, "explanation": explanation}},
+            status=exc.status, headers={"Cache-Control": "no-store", **exc.headers},
+        )  # fmt: skip
+    page_url = f"{base}/{f.code}"
+    link = direct_url(ctx, base, f, owner=owner, address=address)
+    if redirect:
+        return RedirectResponse(link, status_code=303, headers={"Cache-Control": "no-store"})
+    if not html:
+        return JSONResponse(
+            _file_json(f, page_url, link, owner), headers={"Cache-Control": "no-store"}
+        )
+    return render(
+        request, "public_file.html",
+        {"state": "ok", "code": code, "file": f, "mime": f.blob.mime if f.blob else "",
+         "download_url": link, "owner": owner, "page_url": page_url},
+        headers={"Cache-Control": "no-store"},
+    )  # fmt: skip
+
+
+def _check_code(code: str) -> None:
+    if not is_code(code):
+        raise NotFound("Nothing here: check the address.")
+
+
+@router.get("/{code}")
+def file_page(code: str, request: Request) -> Response:
+    """The file's page (HTML), or its details and a signed `download_url` as JSON."""
+    _check_code(code)
+    return _visit(request, code, None)
+
+
+@router.post("/{code}")
+async def file_password(code: str, request: Request) -> Response:
+    """The password form (`password` form field, or JSON `{"password": …}`). A form is
+    answered with a 303 to the signed direct link; a JSON body, or a client that accepts
+    `application/json`, gets the page's JSON instead."""
+    _check_code(code)
+    ctx: Context = request.app.state.ctx
+    form_token: str | None = None
+    ctype = request.headers.get("content-type", "")
+    is_json = ctype.startswith("application/json")
+    if is_json:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise BadRequest("The body is not valid JSON.") from None
+        password = body.get("password") if isinstance(body, dict) else None
+    else:
+        form = await request.form(max_files=0, max_fields=10)
+        password = form.get("password")  # type: ignore[assignment]
+        form_token = form.get("csrf_token")  # type: ignore[assignment]
+    if password is not None and not isinstance(password, str):
+        raise BadRequest("password must be a string.")
+    if password is not None and len(password) > 1024:
+        raise BadRequest("password: 1024 characters at most.")
+    auth = await run_in_threadpool(resolve_auth, request, ctx)
+    check_csrf(request, auth, form_token)
+    redirect = not is_json and "application/json" not in request.headers.get("accept", "")
+    return await run_in_threadpool(_visit, request, code, password or None, redirect=redirect)

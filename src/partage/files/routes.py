@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session
 from partage.accounts.models import User
 from partage.context import Context
 from partage.deps import Address, ApiUser, BaseUrl, Ctx, OptionalUser
-from partage.errors import BadRequest, PartageError
+from partage.errors import BadRequest, NotFound, PartageError
 from partage.files import folders as folder_service
 from partage.files import service
+from partage.files.access import check_link
 from partage.files.blobs import delete_unreferenced_keys
 from partage.files.codes import is_code
 from partage.files.download import direct_url
 from partage.files.links import UNSET, LinkOptions, parse_bool, parse_expires, parse_max_downloads
 from partage.files.models import File, Folder
-from partage.files.public_pages import check_link
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
 
@@ -84,6 +84,7 @@ def list_files(
     base: BaseUrl,
     address: Address,
     folder: Annotated[int | None, Query(description="Folder id; omitted: the root.")] = None,
+    folder_id: Annotated[int | None, Query(description="Same as folder.")] = None,
     path: Annotated[str | None, Query(description="Folder path such as 'a/b'.")] = None,
     all: Annotated[bool, Query(description="Files of every folder.")] = False,  # noqa: A002
     search: Annotated[str | None, Query(max_length=255)] = None,
@@ -93,6 +94,10 @@ def list_files(
 ) -> dict[str, Any]:
     """`{items, total, page, per_page}`. `order`: name, created, size, downloads (prefix `-`
     to reverse). `search` looks in every folder."""
+    if folder_id is not None:
+        if folder is not None and folder != folder_id:
+            raise BadRequest("Give either folder or folder_id, not both.")
+        folder = folder_id
     with ctx.db.read() as s:
         if path is not None:
             if folder is not None:
@@ -107,9 +112,7 @@ def list_files(
 
 
 @router.get("/files/{code}")
-def get_file(
-    code: str, user: ApiUser, ctx: Ctx, base: BaseUrl, address: Address
-) -> dict[str, Any]:
+def get_file(code: str, user: ApiUser, ctx: Ctx, base: BaseUrl, address: Address) -> dict[str, Any]:
     with ctx.db.read() as s:
         return Shaper(ctx, base, address).file(service.get_owned(s, user, code))
 
@@ -186,9 +189,7 @@ class BulkIn(BaseModel):
 
 
 @router.post("/files/bulk")
-def bulk(
-    body: BulkIn, user: ApiUser, ctx: Ctx, base: BaseUrl, address: Address
-) -> dict[str, Any]:
+def bulk(body: BulkIn, user: ApiUser, ctx: Ctx, base: BaseUrl, address: Address) -> dict[str, Any]:
     """All or nothing: one code that is not yours and nothing is done (404).
     move/copy answer `{action, files}` (copies are new files with new codes);
     delete answers `{action, deleted}` (the codes)."""
@@ -213,9 +214,7 @@ def bulk(
 
 
 @router.get("/folders")
-def list_folders(
-    user: ApiUser, ctx: Ctx, parent_id: int | None = None
-) -> dict[str, Any]:
+def list_folders(user: ApiUser, ctx: Ctx, parent_id: int | None = None) -> dict[str, Any]:
     """The subfolders of `parent_id` (omitted: the root), by name."""
     with ctx.db.read() as s:
         folder_service.get_folder(s, user, parent_id)
@@ -316,8 +315,6 @@ def _info(
                            "url": None, "error": None}  # fmt: skip
     try:
         if found is None:
-            from partage.errors import NotFound
-
             raise NotFound("No file at this address.")
         check_link(ctx, found, password=password, is_owner=user is not None
                    and found.owner_id == user.id, address=address)  # fmt: skip
@@ -353,7 +350,7 @@ def links_info(
         raise BadRequest(f"codes: {MAX_INFO_CODES} at most per request.")
     with ctx.db.read() as s:
         valid = {c for c, _ in wanted if is_code(c)}
-        rows = s.scalars(select(File).where(File.code.in_(valid))) if valid else []
+        rows = list(s.scalars(select(File).where(File.code.in_(valid)))) if valid else []
         by_code = {f.code: f for f in rows}
         items = [
             _info(s, ctx, user, code, password, by_code.get(code), base, address)

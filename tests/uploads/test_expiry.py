@@ -85,3 +85,36 @@ def test_expiry_lifecycle(short_expiry):
         kept = s.scalar(select(File).where(File.code == code))
         assert kept is not None and kept.status == FileStatus.active
     ctx.close()
+
+
+def test_the_server_job_consumer_runs_the_expiry_job(fresh_server):
+    """The periodic job is wired: enqueued into the server's embedded queue (as
+    the scheduler does every 5 minutes), the consumer inside `partage serve`
+    runs it and the expired upload disappears."""
+    import subprocess
+    import sys
+
+    srv = fresh_server.start()
+    acc = make_account(srv)
+    url = create(acc, 1000).headers["Location"]
+    upload_id = url.rsplit("/", 1)[1]
+    patch(acc, url, 0, b"y" * 10)
+    assert (srv.data_dir / "staging" / upload_id).exists()
+    set_expiry(srv, upload_id, datetime.now(UTC) - timedelta(seconds=1))
+    env = {**os.environ, "PARTAGE_DATA_DIR": str(srv.data_dir)}
+    subprocess.run(
+        [sys.executable, "-c", "from partage import jobs; jobs.expire_uploads()"],
+        env=env, check=True, timeout=60,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ctx = db_context(srv)
+        with ctx.db.read() as s:
+            gone = s.get(Upload, upload_id) is None
+        ctx.close()
+        if gone:
+            break
+        time.sleep(0.2)
+    assert gone, "the job consumer inside partage serve did not run the expiry job"
+    assert not (srv.data_dir / "staging" / upload_id).exists()
+    assert head(acc, url).status_code in (404, 410)

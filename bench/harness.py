@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -40,18 +41,24 @@ def ensure_tools(tools: Sequence[str], install: bool) -> dict[str, str]:
     """Paths of the external tools; installs the missing Debian packages when root."""
     missing = [t for t in tools if which(t) is None]
     if missing and install and os.geteuid() == 0 and shutil.which("apt-get"):
-        pkgs = sorted({DEBIAN_PACKAGES[t] for t in missing})
-        print(f"==> installing {' '.join(pkgs)} (apt-get, running as root)", flush=True)
+        to_install = sorted({DEBIAN_PACKAGES[t] for t in missing})
+        print(f"==> installing {' '.join(to_install)} (apt-get, running as root)", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *pkgs], check=True, env=env,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", *to_install],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         missing = [t for t in tools if which(t) is None]
     if missing:
         pkgs = " ".join(sorted({DEBIAN_PACKAGES[t] for t in missing}))
-        sys.exit(f"missing tools: {', '.join(missing)}. Install them with:\n"
-                 f"    sudo apt-get install -y {pkgs}\n"
-                 "(or run this script as root, which installs them itself)")  # fmt: skip
+        sys.exit(
+            f"missing tools: {', '.join(missing)}. Install them with:\n"
+            f"    sudo apt-get install -y {pkgs}\n"
+            "(or run this script as root, which installs them itself)"
+        )
     return {t: which(t) for t in tools}  # type: ignore[misc]
 
 
@@ -116,14 +123,19 @@ class Proc:
     def start(self, probe: str = "/", timeout: float = 20) -> Proc:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                self.cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
+                self.cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
-                                   + tail(self.log))  # fmt: skip
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}:\n" + tail(self.log)
+                )
             try:
                 httpx.get(self.url + probe, timeout=1)
                 return self
@@ -162,8 +174,10 @@ def nginx(binary: str, prefix: Path, root: Path) -> Proc:
     prefix.mkdir(parents=True, exist_ok=True)
     port = free_port()
     user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read our 0700 temp dir
-    temp = "".join(f"  {k}_temp_path {prefix / k};\n"
-                   for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))  # fmt: skip
+    temp = "".join(
+        f"  {k}_temp_path {prefix / k};\n"
+        for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     conf = prefix / "nginx.conf"
     conf.write_text(
         f"{user}worker_processes 2;\ndaemon off;\npid {prefix / 'nginx.pid'};\n"
@@ -173,16 +187,31 @@ def nginx(binary: str, prefix: Path, root: Path) -> Proc:
         "  keepalive_requests 1000000;\n  default_type application/octet-stream;\n"
         f"{temp}  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n  }}\n}}\n"
     )
-    return Proc("nginx", [binary, "-p", str(prefix), "-e", str(prefix / "error.log"),
-                          "-c", str(conf)], prefix / "stdout.log", port)  # fmt: skip
+    return Proc(
+        "nginx",
+        [binary, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(conf)],
+        prefix / "stdout.log",
+        port,
+    )
 
 
 def granian(module_app: str, workdir: Path, log: Path, env: dict[str, str]) -> Proc:
     """A bare app under granian, launched the way `partage serve` runs (ASGI, 1 worker)."""
     port = free_port()
-    cmd = [str(VENV_BIN / "granian"), "--interface", "asgi", "--workers", "1",
-           "--host", "127.0.0.1", "--port", str(port), "--working-dir", str(workdir),
-           module_app]  # fmt: skip
+    cmd = [
+        str(VENV_BIN / "granian"),
+        "--interface",
+        "asgi",
+        "--workers",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--working-dir",
+        str(workdir),
+        module_app,
+    ]
     return Proc("granian " + module_app, cmd, log, port, env={**os.environ, **env})
 
 
@@ -208,8 +237,11 @@ def curl(args: Sequence[str], what: str, workdir: Path) -> CurlRun:
     hdr, body = workdir / "curl-headers.txt", workdir / "curl-body.txt"
     w = f"%{{http_code}} %{{size_{what}}} %{{time_total}} %{{speed_{what}}}"
     out_args = ["-o", "/dev/null"] if what == "download" else ["-o", str(body)]
-    p = subprocess.run(["curl", "-s", "-D", str(hdr), *out_args, "-w", w, *args],
-                       capture_output=True, text=True)  # fmt: skip
+    p = subprocess.run(
+        ["curl", "-s", "--max-time", "900", "-D", str(hdr), *out_args, "-w", w, *args],
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0:
         raise RuntimeError(f"curl failed ({p.returncode}): {p.stderr.strip()}")
     code, size, secs, speed = p.stdout.split()
@@ -225,13 +257,15 @@ def curl(args: Sequence[str], what: str, workdir: Path) -> CurlRun:
 def curl_download(url: str, workdir: Path, expect_size: int) -> CurlRun:
     run = curl([url], "download", workdir)
     if run.code != 200 or run.size != expect_size:
-        raise RuntimeError(f"GET {url} answered {run.code} with {run.size} bytes "
-                           f"(expected 200 with {expect_size})")  # fmt: skip
+        raise RuntimeError(
+            f"GET {url} answered {run.code} with {run.size} bytes (expected 200 with {expect_size})"
+        )
     return run
 
 
-def curl_upload(url: str, path: Path, workdir: Path, method: str = "PATCH",
-                headers: Sequence[str] = ()) -> CurlRun:  # fmt: skip
+def curl_upload(
+    url: str, path: Path, workdir: Path, method: str = "PATCH", headers: Sequence[str] = ()
+) -> CurlRun:
     """Stream a file as the request body (-T reads it as it goes; `Expect:` is disabled so
     neither server pays curl's 100-continue wait)."""
     args = ["-X", method, "-T", str(path), "-H", "Expect:"]
@@ -253,8 +287,14 @@ class WrkRun:
     raw: str
 
 
-def wrk(binary: str, url: str, seconds: int, threads: int = 2, conns: int = 100,
-        headers: Sequence[str] = ()) -> WrkRun:  # fmt: skip
+def wrk(
+    binary: str,
+    url: str,
+    seconds: int,
+    threads: int = 2,
+    conns: int = 100,
+    headers: Sequence[str] = (),
+) -> WrkRun:
     args = [binary, f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency"]
     for h in headers:
         args += ["-H", h]
@@ -267,51 +307,130 @@ def wrk(binary: str, url: str, seconds: int, threads: int = 2, conns: int = 100,
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors:(.*)", out)
     lat = re.search(r"Latency\s+(\S+)", out)
-    return WrkRun(float(m.group(1)), int(n.group(1)) if n else 0, int(bad.group(1)) if bad else 0,
-                  sock.group(1).strip() if sock else "", lat.group(1) if lat else "?", out)  # fmt: skip
+    return WrkRun(
+        float(m.group(1)),
+        int(n.group(1)) if n else 0,
+        int(bad.group(1)) if bad else 0,
+        sock.group(1).strip() if sock else "",
+        lat.group(1) if lat else "?",
+        out,
+    )
 
 
 # ----------------------------------------------------------------------- sampling
 
 
-def group_rss(pgid: int) -> int:
-    """Resident bytes of every process in a process group."""
-    total = 0
-    page = os.sysconf("SC_PAGE_SIZE")
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat after "pid (comm)": index 0 is field 3 (state)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def group_pids(pgid: int) -> list[int]:
+    pids = []
     for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+        if d.isdigit():
+            try:
+                if int(_stat_fields(d)[2]) == pgid:  # field 5: pgrp
+                    pids.append(int(d))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+def pids_rss(pids: Sequence[int]) -> int:
+    """Resident bytes of these processes (threads included)."""
+    total = 0
+    for pid in pids:
         try:
-            stat = Path(f"/proc/{d}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) == pgid:  # field 5 (pgrp), counted after "pid (comm) state"
-                total += int(fields[21]) * page  # field 24: rss in pages
+            total += int(_stat_fields(pid)[21])  # field 24: rss in pages
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return total * os.sysconf("SC_PAGE_SIZE")
+
+
+def pids_cpu(pids: Sequence[int]) -> float:
+    """CPU seconds (user + system, all threads) these processes used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            f = _stat_fields(pid)
+            total += int(f[11]) + int(f[12])  # fields 14, 15: utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all CPUs."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(f[:8])
+    busy = total - f[3] - f[4]  # minus idle and iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return busy / tick, total / tick
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+@dataclass
+class Watch:
+    peak_rss: int = 0
+    cpu_s: float = 0.0  # the server's process group
+    client_cpu_s: float = 0.0  # our finished children (curl, wrk) over the block
+    others_share: float = 0.0  # the rest of the machine, as a fraction of all CPUs
+    wall_s: float = 0.0
 
 
 @contextmanager
-def peak_rss(pgid: int | None, interval: float = 0.05) -> Iterator[list[int]]:
-    """Samples the group's RSS while the block runs; yields a one-item list [peak bytes]."""
-    peak = [0]
-    if pgid is None:
-        yield peak
-        return
+def watch(pgid: int | None, interval: float = 0.1) -> Iterator[Watch]:
+    """While the block runs: the server group's peak RSS (sampled) and CPU time, the
+    client's CPU time, and how much of the machine everything else used."""
+    w = Watch()
+    pids = group_pids(pgid) if pgid else []
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], group_rss(pgid))
+            w.peak_rss = max(w.peak_rss, pids_rss(pids))
             stop.wait(interval)
 
     t = threading.Thread(target=sample, daemon=True)
+    cpu0, child0, (busy0, total0) = pids_cpu(pids), children_cpu(), machine_cpu()
+    t0 = time.perf_counter()
     t.start()
     try:
-        yield peak
+        yield w
     finally:
         stop.set()
         t.join()
+        w.wall_s = time.perf_counter() - t0
+        w.cpu_s = pids_cpu(pids) - cpu0
+        w.client_cpu_s = children_cpu() - child0
+        busy1, total1 = machine_cpu()
+        others = (busy1 - busy0) - w.cpu_s - w.client_cpu_s
+        w.others_share = max(0.0, others / max(total1 - total0, 1e-9))
+
+
+def cpu_busy(seconds: float = 1.0) -> float:
+    """Fraction of all CPUs busy (any process) over the next `seconds`."""
+    busy0, total0 = machine_cpu()
+    time.sleep(seconds)
+    busy1, total1 = machine_cpu()
+    return (busy1 - busy0) / max(total1 - total0, 1e-9)
+
+
+def wait_idle(max_wait: float, threshold: float = 0.15, quiet: bool = False) -> float:
+    """Wait (up to max_wait s) for a quiet machine; returns the last busy fraction."""
+    deadline = time.monotonic() + max_wait
+    busy = cpu_busy(0.5 if quiet else 1.0)
+    while busy > threshold and time.monotonic() < deadline:
+        if not quiet:
+            print(f"    waiting for an idle machine: {busy:.0%} busy", flush=True)
+        busy = cpu_busy(1.0)
+    return busy
 
 
 def median(xs: Sequence[float]) -> float:

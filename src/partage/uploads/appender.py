@@ -21,7 +21,12 @@ from typing import Any
 
 from partage.errors import ChecksumMismatch, PartageError
 from partage.uploads.protocol import Checksum
-from partage.uploads.staging import raise_storage_error, write_all
+from partage.uploads.staging import (
+    WRITEBACK_STEP,
+    raise_storage_error,
+    start_writeback,
+    write_all,
+)
 
 log = logging.getLogger("partage.uploads")
 
@@ -99,7 +104,7 @@ class Append:
 
     async def receive(self, stream: AsyncIterator[bytes]) -> None:
         fd, sha, chk, limit = self.fd, self.sha, self.chunk_hash, self.limit
-        pos = self.pos
+        pos = flushed = self.pos
         async for chunk in stream:
             n = len(chunk)
             if pos + n > limit:
@@ -115,6 +120,9 @@ class Append:
                 chk.update(chunk)
             pos += n
             self.pos = pos
+            if pos - flushed >= WRITEBACK_STEP:
+                start_writeback(fd, flushed, pos - flushed)
+                flushed = pos
 
     def _rollback(self) -> None:
         """Forget this PATCH's bytes: the file and the running hash go back to the start."""

@@ -51,6 +51,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(d: datetime | None) -> str | None:
+    """The API's one time format: ISO 8601 in UTC with a `Z`."""
+    return d.astimezone(UTC).isoformat().replace("+00:00", "Z") if d else None
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from partage import humanize
 from partage.accounts import service as accounts
 from partage.accounts.models import ApiToken, WebSession
+from partage.db import iso
 from partage.deps import ApiUser, Ctx, resolve_auth
 from partage.files.quota import max_file_size, used_bytes
 
@@ -21,8 +22,8 @@ def _token_json(t: ApiToken) -> dict[str, Any]:
         "id": t.id,
         "name": t.name,
         "prefix": t.prefix,
-        "created": t.created_at.isoformat(),
-        "last_used": t.last_used_at.isoformat() if t.last_used_at else None,
+        "created": iso(t.created_at),
+        "last_used": iso(t.last_used_at),
     }
 
 
@@ -72,8 +73,8 @@ def revoke_token(token_id: int, user: ApiUser, ctx: Ctx) -> None:
 def _session_json(ws: WebSession, current_id: int | None) -> dict[str, Any]:
     return {
         "id": ws.id,
-        "created": ws.created_at.isoformat(),
-        "expires": ws.expires_at.isoformat(),
+        "created": iso(ws.created_at),
+        "expires": iso(ws.expires_at),
         "user_agent": ws.user_agent,
         "address": ws.address,
         "current": ws.id == current_id,

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from partage.context import Context
+from partage.db import iso
 from partage.deps import base_url, check_csrf, client_address, resolve_auth
 from partage.errors import (
     BadRequest,
@@ -63,7 +64,7 @@ def _file_json(f: File, page_url: str, download_url: str, owner: bool) -> dict[s
         "size": f.size,
         "mime": f.blob.mime if f.blob else None,
         "sha256": f.blob.sha256 if f.blob else None,
-        "created": f.created_at.isoformat().replace("+00:00", "Z"),
+        "created": iso(f.created_at),
         "url": page_url,
         "download_url": download_url,
         "owner": owner,

@@ -6,7 +6,6 @@ file or folder is 'not found', never 'forbidden', whatever the call.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
 from partage.context import Context
+from partage.db import iso
 from partage.deps import Address, ApiUser, BaseUrl, Ctx, OptionalUser
 from partage.errors import BadRequest, NotFound, PartageError
 from partage.files import folders as folder_service
@@ -30,10 +30,6 @@ from partage.files.models import File, Folder
 router = APIRouter(prefix="/api/v1", tags=["files"])
 
 MAX_INFO_CODES = 100
-
-
-def _iso(d: datetime | None) -> str | None:
-    return d.isoformat().replace("+00:00", "Z") if d else None
 
 
 class Shaper:
@@ -54,7 +50,7 @@ class Shaper:
             "id": folder.id,
             "name": folder.name,
             "parent_id": folder.parent_id,
-            "created": _iso(folder.created_at),
+            "created": iso(folder.created_at),
         }
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
-from partage.db import utcnow
+from partage.db import iso, utcnow
 from partage.errors import BadRequest, NotFound
 from partage.files.blobs import release_blob
 from partage.files.codes import is_code, new_code
@@ -200,9 +199,6 @@ def delete_files(s: Session, user: User, codes: list[str]) -> list[str]:
 def file_json(
     f: File, *, base_url: str, direct_url: str | None = None, folder_path: str | None = None
 ) -> dict[str, Any]:
-    def iso(d: datetime | None) -> str | None:
-        return d.isoformat().replace("+00:00", "Z") if d else None
-
     return {
         "code": f.code,
         "name": f.name,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
+from partage.db import iso
 from partage.errors import BadRequest
 from partage.files.folders import get_folder
 from partage.files.links import UNSET, LinkOptions, parse_bool, parse_expires, parse_max_downloads
@@ -41,7 +42,7 @@ class FileSpec:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["expires"] = self.expires.isoformat() if self.expires else None
+        data["expires"] = iso(self.expires)
         return data
 
     @classmethod

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from partage.db import iso
 from partage.deps import Address, ApiUser, BaseUrl, Ctx, OptionalUser
 from partage.errors import BadRequest, PartageError, UnsupportedMediaType
 from partage.files.quota import max_file_size
@@ -249,7 +250,7 @@ def status(upload_id: str, ctx: Ctx, user: ApiUser, base: BaseUrl, address: Addr
         "offset": info.offset,
         "length": info.row.length,
         "complete": info.complete,
-        "expires": None if info.complete else info.row.expires_at.isoformat(),
+        "expires": None if info.complete else iso(info.row.expires_at),
         "file": file_out(ctx, info.file, base_url=base, address=address) if info.file else None,
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,15 @@ def _load_sync_file_range() -> Any:
 _sync_file_range = _load_sync_file_range()
 
 
+def _writeback(fd: int, offset: int, nbytes: int) -> None:
+    _sync_file_range(fd, offset, nbytes, _SYNC_FILE_RANGE_WRITE)
+
+
+# One thread submits the writeback, so its kernel work runs beside the receive loop
+# (on the other core) instead of inside it.
+_writeback_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writeback")
+
+
 def start_writeback(fd: int, offset: int, nbytes: int) -> None:
     if _sync_file_range is not None:
-        _sync_file_range(fd, offset, nbytes, _SYNC_FILE_RANGE_WRITE)
+        _writeback_pool.submit(_writeback, fd, offset, nbytes)

@@ -30,15 +30,14 @@ def register(app: typer.Typer) -> None:
         from partage.cli.common import open_context
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         ctx = open_context(data_dir)
         with ctx.db.session() as s:
             created = bootstrap_admin(s, ctx.settings)
         if created:
-            console.print(
-                f"[bold]Admin account created[/bold]: {created[0]}  password: {created[1]}\n"
-                "(shown once; change it after logging in)",
-                highlight=False,
-            )
+            # plain print: never wrapped, so the password can be copied whole
+            print(f"Admin account created: {created[0]}  password: {created[1]}", flush=True)
+            print("(shown once: keep it somewhere safe)", flush=True)
         ctx.close()
 
         from partage import jobs

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # Download counters for uncapped links are buffered and flushed this often (s).
     counter_flush_interval: float = 2.0
 
+    # Media: path to an ffmpeg binary; unset: `ffmpeg` on PATH, else imageio-ffmpeg's.
+    ffmpeg: str | None = None
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'partage.db').resolve()}"

@@ -1,0 +1,1 @@
+"""The streaming side: probing, the HLS ladder, thumbnails, subtitles, players."""

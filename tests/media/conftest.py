@@ -103,3 +103,31 @@ def samples(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Samples:
     _run(ffmpeg, *video, "-frames:v", "1", s.png)
     s.text.write_text("Just some notes, not a video.\n" * 50)
     return s
+
+
+@dataclass(frozen=True)
+class HlsSamples:
+    long: Path  # 854x480 30 fps H.264 + AAC, 9 s: two rungs, three segments
+    silent: Path  # 640x360 H.264 without audio, 2 s
+    odd: Path  # 321x241 25 fps yuv444p, no audio, 2 s: below the lowest rung, odd size
+
+
+@pytest.fixture(scope="session")
+def hls_samples(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> HlsSamples:
+    d = tmp_path_factory.mktemp("hls-src")
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    s = HlsSamples(long=d / "long.mp4", silent=d / "silent.mp4", odd=d / "odd.mp4")
+    _run(
+        ffmpeg,
+        "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=30",
+        "-f", "lavfi", "-i", "sine=frequency=440",
+        "-t", "9", *x264, "-c:a", "aac", s.long,
+    )  # fmt: skip
+    _run(ffmpeg, "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "2", *x264, s.silent)
+    _run(
+        ffmpeg,
+        "-f", "lavfi", "-i", "testsrc2=size=322x242:rate=25",
+        "-t", "2", "-vf", "format=yuv444p,crop=321:241",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p", s.odd,
+    )  # fmt: skip
+    return s

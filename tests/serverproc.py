@@ -88,3 +88,40 @@ class Server:
     def restart(self) -> Server:
         self.stop()
         return self.start()
+
+
+@dataclass
+class Worker:
+    """A real `partage worker` process sharing a server's data dir and settings."""
+
+    server: Server
+    threads: int = 2
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        data_dir = self.server.data_dir
+        log = open(data_dir.parent / f"worker-{data_dir.name}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "partage.cli.main", "worker", "--threads", str(self.threads),
+             "--data-dir", str(data_dir)],
+            env=self.server.full_env(), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its ffmpeg children: a machine lost mid-job."""
+        if self.proc:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None

@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from partage.files import pages as file_pages
     from partage.files import public_pages
     from partage.files import routes as file_routes
+    from partage.media import pages as media_pages
+    from partage.media import routes as media_routes
+    from partage.media import streams
     from partage.uploads import routes as upload_routes
     from partage.uploads import tus
 
@@ -53,9 +56,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tus.router)
     app.include_router(upload_routes.router)
     app.include_router(file_routes.router)
+    app.include_router(media_routes.router)
+    app.include_router(streams.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(account_pages.router)
     app.include_router(file_pages.router)
+    app.include_router(media_pages.router)
     app.include_router(public_pages.router)  # last: it owns the catch-all /{code}
     return app
 

@@ -3,6 +3,7 @@
 from partage.accounts.models import ApiToken, Plan, User, WebSession
 from partage.db import Base
 from partage.files.models import Blob, BlobStatus, File, FileStatus, Folder
+from partage.media.models import Media, Subtitle
 from partage.uploads.models import Upload
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "File",
     "FileStatus",
     "Folder",
+    "Media",
     "Plan",
+    "Subtitle",
     "Upload",
     "User",
     "WebSession",

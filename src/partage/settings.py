@@ -70,8 +70,23 @@ class Settings(BaseSettings):
     # Download counters for uncapped links are buffered and flushed this often (s).
     counter_flush_interval: float = 2.0
 
+    # Jobs: unset runs them in-process on a SQLite queue in the data dir; `redis://…`
+    # puts them on Redis, consumed by `partage worker` processes on any machine.
+    queue_url: str | None = None
+    job_threads: int = Field(default=2, ge=1, le=64)  # consumer threads per process
+
     # Media: path to an ffmpeg binary; unset: `ffmpeg` on PATH, else imageio-ffmpeg's.
     ffmpeg: str | None = None
+    media_processing: bool = True  # make posters, HLS ladders, subtitles…
+    media_timeout: int = Field(default=6 * 3600, ge=10)  # a job running longer is killed
+    media_max_attempts: int = Field(default=2, ge=1, le=10)  # first run + retries
+    media_retry_delay: int = Field(default=60, ge=0)  # seconds before a retry
+    media_stale_after: int = Field(default=90, ge=2)  # no heartbeat for this long: dead
+    media_sweep_interval: float = Field(default=30.0, ge=0.2)  # watchdog period (s)
+    # Stream URLs of private or password-protected files carry a token valid this long.
+    stream_token_ttl: int = Field(default=6 * 3600, ge=60)
+    # Who may frame /embed/{code}: a CSP frame-ancestors source list.
+    embed_frame_ancestors: str = "*"
 
     @property
     def db_url(self) -> str:
@@ -87,8 +102,13 @@ class Settings(BaseSettings):
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
 
+    @property
+    def media_root(self) -> Path:
+        """Posters, HLS ladders and other outputs, one directory per blob."""
+        return self.data_dir / "media"
+
     def ensure_dirs(self) -> None:
-        for d in (self.data_dir, self.blob_root, self.staging_dir):
+        for d in (self.data_dir, self.blob_root, self.staging_dir, self.media_root):
             d.mkdir(parents=True, exist_ok=True)
 
     def signing_key(self) -> bytes:

@@ -19,6 +19,8 @@ user_app = typer.Typer(no_args_is_help=True, help="Accounts.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+media_app = typer.Typer(no_args_is_help=True, help="Media processing jobs.")
+app.add_typer(media_app, name="media")
 console = Console()
 if not console.is_terminal:
     console = Console(width=250)  # piped: never wrap an e-mail address over two lines
@@ -102,3 +104,63 @@ def token_create(
         _fail(exc)
     console.print(f"Token {tok.name!r} for {email} (shown once):", highlight=False)
     print(secret)
+
+
+@media_app.command("retry")
+def media_retry(code: str, data_dir: DataDir = None) -> None:
+    """Process a file's video, audio or image again, from the start."""
+    from partage.errors import PartageError
+    from partage.media import service
+
+    ctx = open_context(data_dir)
+    try:
+        m = service.retry(ctx, code)
+    except PartageError as exc:
+        _fail(exc)
+    console.print(f"{code}: queued for processing ({m.kind.value}).", highlight=False)
+
+
+@media_app.command("cancel")
+def media_cancel(code: str, data_dir: DataDir = None) -> None:
+    """Stop processing a file (a running job stops within seconds)."""
+    from partage.errors import PartageError
+    from partage.media import service
+
+    ctx = open_context(data_dir)
+    try:
+        m = service.cancel(ctx, code)
+    except PartageError as exc:
+        _fail(exc)
+    console.print(f"{code}: cancelled ({m.state.value}).", highlight=False)
+
+
+@media_app.command("list")
+def media_list(
+    state: Annotated[
+        str | None, typer.Option(help="Only jobs in this state: queued, running, done, failed.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Media jobs, newest first: state, progress, attempts and the last error."""
+    from sqlalchemy import select
+
+    from partage.files.models import File
+    from partage.media.models import JobState, Media
+
+    ctx = open_context(data_dir)
+    table = Table("file", "kind", "state", "progress", "attempts", "queued", "last error")
+    with ctx.db.read() as s:
+        query = select(Media).order_by(Media.queued_at.desc()).limit(200)
+        if state:
+            try:
+                query = query.where(Media.state == JobState(state))
+            except ValueError:
+                err.print(f"[red]error:[/red] unknown state {state!r}", highlight=False)
+                raise typer.Exit(2) from None
+        for m in s.scalars(query).all():
+            code = s.scalar(select(File.code).where(File.blob_id == m.blob_id).limit(1)) or "-"
+            table.add_row(
+                code, m.kind.value, m.state.value, f"{m.progress:.0f} %", str(m.attempts),
+                m.queued_at.strftime("%Y-%m-%d %H:%M:%S"), (m.last_error or "")[:80],
+            )  # fmt: skip
+    console.print(table)

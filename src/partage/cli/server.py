@@ -46,7 +46,11 @@ def register(app: typer.Typer) -> None:
         # SQLite's global mutex at that instant (seen: a worker hung forever on
         # its first query). Spawned workers start clean.
         multiprocessing.set_start_method("spawn", force=True)
-        consumer = jobs.start_consumer()
+        consumer = None
+        if ctx.settings.queue_url:
+            console.print("jobs: on the Redis queue; run `partage worker` to process them")
+        else:
+            consumer = jobs.start_consumer()
         console.print(f"partage listening on http://{host}:{port}/", highlight=False)
         try:
             Granian(
@@ -59,7 +63,29 @@ def register(app: typer.Typer) -> None:
                 log_access=False,
             ).serve()
         finally:
-            consumer.stop(graceful=False)
+            if consumer is not None:
+                consumer.stop()
+
+    @app.command()
+    def worker(
+        threads: Annotated[
+            int | None, typer.Option(help="Jobs run at once (default PARTAGE_JOB_THREADS).")
+        ] = None,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Process background jobs (media, clean-ups) from the queue until stopped.
+
+        With PARTAGE_QUEUE_URL=redis://… run it on any number of machines that share
+        the database and storage; with the embedded queue it shares the data dir's."""
+        from partage.cli.common import open_context
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        open_context(data_dir).close()  # settings checked, migrations applied
+
+        from partage import jobs
+
+        console.print(f"partage worker: consuming from {jobs.huey.__class__.__name__}")
+        jobs.run_worker(threads)
 
     @app.command()
     def migrate(data_dir: DataDir = None) -> None:

@@ -30,31 +30,12 @@ from partage.files.download import direct_url
 from partage.files.models import File
 from partage.files.service import get_by_code
 from partage.web.errors import wants_html
+from partage.web.link_errors import error_context
 from partage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-# Wrong link passwords, counted per address and per file (failures only).
-
 NOT_FOUND = "No file at this address."
-
-# What a person is told, beyond the error message, for each reason.
-EXPLAIN = {
-    "not_found": ("File not found",
-                  "Check the address. The file may not exist, or its owner keeps it private."),
-    "link_expired": ("This link has expired",
-                     "The person who shared it set an expiry date. Ask them for a new link."),
-    "download_limit_reached": ("Download limit reached",
-                               "This link could be downloaded a limited number of times, "
-                               "and all of them have been used. Ask the person who shared it."),
-    "file_deleted": ("This file was deleted",
-                     "Its owner deleted it, or it was removed; it cannot be downloaded."),
-    "unavailable_for_legal_reasons": ("Unavailable for legal reasons",
-                                      "Access to this file was disabled by a moderation decision."),
-    "wrong_password": ("Wrong password", "Check the password and try again."),
-    "password_required": ("Password required", "This file is protected by a password."),
-    "rate_limited": ("Too many attempts", "Wait a moment before trying again."),
-}  # fmt: skip
 
 
 def _file_json(f: File, page_url: str, download_url: str, owner: bool) -> dict[str, Any]:
@@ -94,12 +75,10 @@ def _visit(
         asks_password = isinstance(exc, PasswordRequired | WrongPassword | RateLimited) and (
             f is not None and f.password_hash is not None
         )
-        title, explanation = EXPLAIN.get(exc.code, ("This link cannot be used", ""))
         return render(
             request, "public_file.html",
             {"state": "password" if asks_password else "error", "code": code,
-             "error": {"status": exc.status, "code": exc.code, "message": exc.message,
-                       "title": title, "explanation": explanation}},
+             "error": error_context(exc)},
             status=exc.status, headers={"Cache-Control": "no-store", **exc.headers},
         )  # fmt: skip
     page_url = f"{base}/{f.code}"

@@ -26,6 +26,7 @@ from partage.files.folders import resolve_path
 from partage.files.models import File, Folder
 from partage.files.quota import check_quota
 from partage.files.service import create_file
+from partage.media import jobs as media_jobs
 from partage.uploads.spec import FileSpec
 
 
@@ -71,6 +72,7 @@ def ingest(
     `before_commit` lets the caller record the outcome in the same transaction.
     """
     links: list[Path] = []
+    to_process: list[int] = []
     try:
         for attempt in (1, 2):
             try:
@@ -78,6 +80,7 @@ def ingest(
                     if quota_check:
                         check_quota(s, user, sum(i.size for i in items), reserve=True)
                     files: list[File] = []
+                    to_process = []
                     for item in items:
                         assert item.spec.name is not None
                         link = _link(item.path)
@@ -99,6 +102,8 @@ def ingest(
                         if item.spec.password_hash:
                             f.password_hash = item.spec.password_hash
                         files.append(f)
+                        if media_jobs.prepare(s, blob):
+                            to_process.append(blob.id)
                     s.flush()
                     if before_commit is not None:
                         before_commit(s, files)
@@ -113,4 +118,6 @@ def ingest(
             link.unlink(missing_ok=True)
     for item in items:
         item.path.unlink(missing_ok=True)
+    # Only now that the files are committed may a worker look for them.
+    media_jobs.enqueue(ctx, to_process)
     return files

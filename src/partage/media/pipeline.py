@@ -1,0 +1,239 @@
+"""One media job: from a blob to everything needed to watch or listen to it.
+
+Video: probe → direct play (the original, or a faststart remux) as soon as
+possible → poster → embedded subtitles → the HLS ladder with its storyboard,
+the lowest rung published as soon as its first segment exists. Audio: direct
+play, or an AAC copy when browsers cannot play the original; a poster from
+cover art. Images: thumbnails. Anything else: not media.
+
+Each step commits what it made, so the player can use it while later steps
+run. Outputs live in one directory per blob (`media_root/ab/<sha256>/`),
+wiped at the start of each attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypedDict
+
+import anyio
+from sqlalchemy import delete
+
+from partage.context import Context
+from partage.files.models import Blob
+from partage.media import jobs
+from partage.media.direct import direct_play, needs_faststart, remux_faststart, transcode_audio
+from partage.media.ffmpeg import FFmpegNotFound, ffmpeg_path
+from partage.media.hls import EncodeError, encode_hls, plan_storyboard, provisional_result
+from partage.media.ladder import plan_ladder
+from partage.media.models import Media, MediaKind, Subtitle
+from partage.media.poster import make_image_thumbnails, make_poster
+from partage.media.probe import MediaInfo, ProbeError, probe
+from partage.media.run import Cancelled, TimedOut
+from partage.media.subtitles import extract_embedded
+
+log = logging.getLogger("partage.media")
+
+HEARTBEAT_SECONDS = 3.0
+
+DIRECT_NAME = {"remux": "direct.mp4", "transcode": "audio.m4a"}
+
+
+def media_dir(ctx: Context, sha256: str) -> Path:
+    return ctx.settings.media_root / sha256[:2] / sha256
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+class StepHooks(TypedDict):
+    """What every ffmpeg step of a job is given (see media.run.run_ffmpeg)."""
+
+    progress: Callable[[float], None]
+    tick: Callable[[], None]
+    should_stop: Callable[[], bool]
+    deadline: float
+
+
+class _Job:
+    """The running job's link to its row: heartbeats, progress, cancellation."""
+
+    def __init__(self, ctx: Context, blob_id: int) -> None:
+        self.ctx = ctx
+        self.blob_id = blob_id
+        self.progress = 0.0
+        self.cancelled = False
+        self._last = 0.0
+        self.deadline = time.monotonic() + ctx.settings.media_timeout
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= HEARTBEAT_SECONDS:
+            self._last = now
+            self.cancelled = jobs.heartbeat(self.ctx, self.blob_id, self.progress)
+
+    def should_stop(self) -> bool:
+        return self.cancelled
+
+    def stage(self, start: float, end: float) -> StepHooks:
+        """Keyword arguments for a run_ffmpeg-based step mapped to [start, end] %."""
+
+        def progress(pct: float) -> None:
+            self.progress = start + (end - start) * pct / 100
+
+        return StepHooks(
+            progress=progress, tick=self.tick, should_stop=self.should_stop,
+            deadline=self.deadline,
+        )  # fmt: skip
+
+    def save(self, **values: object) -> None:
+        with self.ctx.db.session() as s:
+            m = s.get(Media, self.blob_id)
+            if m is not None:
+                for key, value in values.items():
+                    setattr(m, key, value)
+
+
+def process(ctx: Context, blob_id: int) -> None:
+    """The Huey task's body: claim the job, run it, record the outcome."""
+    if not jobs.claim(ctx, blob_id, worker_name()):
+        return
+    job = _Job(ctx, blob_id)
+    try:
+        _run(ctx, job)
+    except Cancelled:
+        jobs.fail(ctx, blob_id, "Processing was cancelled by an administrator.", retry=False)
+    except TimedOut:
+        limit = ctx.settings.media_timeout
+        jobs.fail(ctx, blob_id, f"Processing took longer than its limit ({limit} s).", retry=True)
+    except ProbeError as e:
+        jobs.fail(ctx, blob_id, f"This file cannot be read: {e.message}", retry=False,
+                  bad_input=True)  # fmt: skip
+    except EncodeError as e:
+        jobs.fail(ctx, blob_id, e.message, retry=True, bad_input=e.bad_input)
+    except FFmpegNotFound as e:
+        jobs.fail(ctx, blob_id, str(e), retry=True)
+    except Exception as e:  # a bug or the machine: logged in full, retried once
+        log.exception("media job %s crashed", blob_id)
+        jobs.fail(ctx, blob_id, f"Internal error: {type(e).__name__}: {e}", retry=True)
+    else:
+        jobs.finish(ctx, blob_id)
+
+
+def _run(ctx: Context, job: _Job) -> None:
+    with ctx.db.read() as s:
+        blob = s.get(Blob, job.blob_id)
+        if blob is None:
+            return  # deleted meanwhile: nothing to do
+        sha, key, mime = blob.sha256, blob.storage_key, blob.mime
+    out = media_dir(ctx, sha)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    job.save(playable=False, hls=None, hls_complete=False, poster=False, direct=None)
+    ffmpeg = ffmpeg_path(ctx.settings)
+    with _source_file(ctx, key, out) as source:
+        info = probe(source)
+        if info is None:
+            if mime.startswith("image/"):
+                make_image_thumbnails(ffmpeg, source, out, **job.stage(0, 100))
+                job.save(kind=MediaKind.image, poster=True)
+            else:
+                job.save(kind=MediaKind.other)
+            return
+        if info.is_video:
+            _video(ctx, job, ffmpeg, source, info, out)
+        elif info.is_audio_only:
+            _audio(job, ffmpeg, source, info, out)
+        else:
+            job.save(kind=MediaKind.other)
+
+
+def _video(ctx: Context, job: _Job, ffmpeg: str, source: Path, info: MediaInfo, out: Path) -> None:
+    size = info.display_size
+    job.save(
+        kind=MediaKind.video,
+        duration=info.duration,
+        width=size[0] if size else None,
+        height=size[1] if size else None,
+    )
+    if direct_play(info):
+        if needs_faststart(source):
+            remux_faststart(ffmpeg, source, out / DIRECT_NAME["remux"], **job.stage(0, 3))
+            job.save(direct="remux", playable=True)
+        else:
+            job.save(direct="original", playable=True)
+    make_poster(ffmpeg, source, info, out, **job.stage(3, 5))
+    job.save(poster=True)
+    if info.subtitle_streams:
+        found = extract_embedded(ffmpeg, source, info, out, **job.stage(5, 6))
+        with ctx.db.session() as s:
+            s.execute(delete(Subtitle).where(Subtitle.blob_id == job.blob_id))
+            for sub in found:
+                s.add(
+                    Subtitle(
+                        blob_id=job.blob_id, stream_index=sub.stream_index,
+                        language=sub.language, label=sub.label[:255], vtt=sub.vtt,
+                    )
+                )  # fmt: skip
+
+    rungs = plan_ladder(info)
+    hls_dir = out / "hls"
+
+    def publish_lowest() -> None:
+        early = provisional_result(hls_dir, info, rungs[:1])
+        job.save(hls=early.to_json(), playable=True)
+
+    result = encode_hls(
+        ffmpeg, source, info, rungs, hls_dir,
+        storyboard=plan_storyboard(info), on_playable=publish_lowest, **job.stage(6, 100),
+    )  # fmt: skip
+    job.save(hls=result.to_json(), hls_complete=True, playable=True)
+
+
+def _audio(job: _Job, ffmpeg: str, source: Path, info: MediaInfo, out: Path) -> None:
+    job.save(kind=MediaKind.audio, duration=info.duration)
+    if direct_play(info):
+        job.save(direct="original", playable=True)
+    else:
+        transcode_audio(ffmpeg, source, out / DIRECT_NAME["transcode"], info, **job.stage(0, 95))
+        job.save(direct="transcode", playable=True)
+    if any(st.attached_picture for st in info.streams if st.kind == "video"):
+        try:
+            make_poster(ffmpeg, source, info, out, **job.stage(95, 100))
+            job.save(poster=True)
+        except EncodeError as e:  # cover art is a nicety: the audio still plays
+            log.info("no poster from cover art of blob %s: %s", job.blob_id, e.message)
+
+
+@contextmanager
+def _source_file(ctx: Context, key: str, work: Path) -> Iterator[Path]:
+    """The blob as a local file: the stored file itself on local storage, else a
+    temporary copy (ffmpeg seeks, so it needs a real file)."""
+    local = ctx.store.local_path(key)
+    if local is not None:
+        yield local
+        return
+    fd, name = tempfile.mkstemp(prefix="source-", dir=work)
+    size = ctx.store.size(key) or 0
+
+    async def copy() -> None:
+        with os.fdopen(fd, "wb") as f:
+            if size:
+                async for chunk in ctx.store.read_range(key, 0, size - 1):
+                    f.write(chunk)
+
+    try:
+        anyio.run(copy)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)

@@ -120,7 +120,10 @@ class Stream:
         return acc
 
     def upload(self, acc: Account, path: Path, name: str | None = None) -> str:
-        r = acc.client.put(f"/api/v1/files/{name or path.name}", content=path.read_bytes())
+        r = acc.client.put(
+            f"/api/v1/files/{name or path.name}", content=path.read_bytes(),
+            headers={"Accept": "application/json"},
+        )  # fmt: skip
         assert r.status_code == 201, r.text
         return str(r.json()["code"])
 

@@ -144,8 +144,13 @@ def audio_bitrate(stream: StreamInfo) -> int:
 
 def _video_chains(info: MediaInfo | None, rungs: Sequence[Rung], extra: int) -> list[str]:
     n = len(rungs) + extra
-    chains = [f"[0:v:0]split={n}" + "".join(f"[s{i}]" for i in range(n))]
-    source_rate = info.video.frame_rate if info is not None and info.video else None
+    video = info.video if info is not None else None
+    head = f"[0:{video.index}]" if video is not None else "[0:v:0]"  # not the cover art
+    if video is not None and video.interlaced:
+        # One frame out per frame in; only frames flagged interlaced are touched.
+        head += "bwdif=mode=send_frame:deint=interlaced,"
+    chains = [f"{head}split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    source_rate = video.frame_rate if video is not None else None
     for i, r in enumerate(rungs):
         filters = [f"scale={r.width}:{r.height}", "setsar=1"]
         if source_rate is None or source_rate > r.frame_rate + 0.01:

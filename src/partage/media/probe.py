@@ -58,6 +58,7 @@ class StreamInfo:
     language: str | None = None  # ISO 639-2 as tagged; `und` becomes None
     title: str | None = None
     attached_picture: bool = False  # cover art, not a video track
+    interlaced: bool = False  # its first frame is interlaced: deinterlace before scaling
 
     @property
     def display_size(self) -> tuple[int, int] | None:
@@ -161,10 +162,11 @@ def _reason(e: Exception) -> str:
     return str(e)
 
 
-def _first_frames(container: Any, what: str) -> dict[int, int]:
+def _first_frames(container: Any, what: str) -> dict[int, tuple[int, bool]]:
     """Decode one frame of the main video and audio streams: proves them readable.
 
-    Returns the rotation of the video stream's first frame, by stream index.
+    Returns the rotation of the video stream's first frame and whether it is
+    interlaced, by stream index.
     """
     wanted = []
     for group in (container.streams.video, container.streams.audio):
@@ -173,7 +175,7 @@ def _first_frames(container: Any, what: str) -> dict[int, int]:
                 wanted.append(st)
                 break
     pending = {st.index for st in wanted}
-    rotations: dict[int, int] = {}
+    rotations: dict[int, tuple[int, bool]] = {}
     errors: dict[int, str] = {}
     try:
         for n, packet in enumerate(container.demux(wanted)):
@@ -189,7 +191,7 @@ def _first_frames(container: Any, what: str) -> dict[int, int]:
                 continue
             for frame in frames:
                 if isinstance(frame, av.VideoFrame):
-                    rotations[idx] = frame.rotation % 360
+                    rotations[idx] = (frame.rotation % 360, bool(frame.interlaced_frame))
                 pending.discard(idx)
                 errors.pop(idx, None)
                 break
@@ -207,7 +209,8 @@ def _is_attached_pic(st: Any) -> bool:
     return bool(st.disposition & av.stream.Disposition.attached_pic)
 
 
-def _stream_info(st: Any, rotation: int | None) -> StreamInfo | None:
+def _stream_info(st: Any, first: tuple[int, bool] | None) -> StreamInfo | None:
+    rotation, interlaced = first if first is not None else (None, False)
     kind = st.type
     if kind not in ("video", "audio", "subtitle"):
         return None
@@ -234,6 +237,7 @@ def _stream_info(st: Any, rotation: int | None) -> StreamInfo | None:
             rotation=_normalise(rotation if rotation is not None else _legacy_rotate(meta)),
             pixel_format=cc.pix_fmt,
             attached_picture=_is_attached_pic(st),
+            interlaced=interlaced,
         )
     if kind == "audio":
         return StreamInfo(

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # Media: path to an ffmpeg binary; unset: `ffmpeg` on PATH, else imageio-ffmpeg's.
     ffmpeg: str | None = None
     media_processing: bool = True  # make posters, HLS ladders, subtitles…
-    media_timeout: int = Field(default=6 * 3600, ge=10)  # a job running longer is killed
+    media_timeout: int = Field(default=6 * 3600, ge=1)  # a job running longer is killed
     media_max_attempts: int = Field(default=2, ge=1, le=10)  # first run + retries
     media_retry_delay: int = Field(default=60, ge=0)  # seconds before a retry
     media_stale_after: int = Field(default=90, ge=2)  # no heartbeat for this long: dead

@@ -68,6 +68,7 @@ def _page(request: Request, code: str, password: str | None, *, embed: bool) -> 
         media = service.media_view(ctx, s, f, base=base, owner=owner, address=address)
         if media["kind"] not in PLAYABLE_KINDS and media["state"] not in ("pending", "running"):
             return RedirectResponse(f"/{f.code}", status_code=303, headers=headers)
+        height = 120 if media["kind"] == "audio" else 360  # the controls alone, for audio
         context: dict[str, Any] = {
             "state": "ok",
             "code": code,
@@ -78,7 +79,7 @@ def _page(request: Request, code: str, password: str | None, *, embed: bool) -> 
             "watch_url": f"{base}/v/{f.code}",
             "embed_url": f"{base}/embed/{f.code}",
             "embed_code": (
-                f'<iframe src="{base}/embed/{f.code}" width="640" height="360" '
+                f'<iframe src="{base}/embed/{f.code}" width="640" height="{height}" '
                 'style="border:0" allow="fullscreen; picture-in-picture" allowfullscreen>'
                 "</iframe>"
             ),

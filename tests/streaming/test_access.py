@@ -38,12 +38,10 @@ def anon(stream: Stream) -> Iterator[httpx.Client]:
         yield client
 
 
-def upload(acc: Account, path: Path, **link: Any) -> dict[str, Any]:
+def upload(acc: Account, path: Path) -> dict[str, Any]:
     name = f"{secrets.token_hex(3)}-{path.name}"
     r = acc.client.put(f"/api/v1/files/{name}", content=path.read_bytes(), headers=JSON)
     assert r.status_code == 201, r.text
-    if link:
-        patch(acc, r.json()["code"], **link)
     return dict(r.json())
 
 
@@ -94,6 +92,15 @@ def downloads(acc: Account, code: str) -> int:
     return int(acc.client.get(f"/api/v1/files/{code}").json()["downloads"])
 
 
+def sign(stream: Stream, payload: dict[str, Any]) -> str:
+    """A stream token signed with the server's own key."""
+    ctx = db_context(stream.server)
+    try:
+        return stream_signer(ctx).sign(payload)
+    finally:
+        ctx.close()
+
+
 def player_data(r: httpx.Response) -> dict[str, Any]:
     assert r.status_code == 200, r.text[:500]
     assert r.headers["content-type"].startswith("text/html")
@@ -119,7 +126,6 @@ def test_media_api_by_link_rules(stream: Stream, clips: Clips, anon: httpx.Clien
     poster = httpx.get(view["poster"])
     assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
     assert poster.content[:3] == b"\xff\xd8\xff"
-    assert httpx.get(view["storyboard"]).text.startswith("WEBVTT")
     assert httpx.get(view["hls_url"]).text.startswith("#EXTM3U")
     assert httpx.get(view["direct_url"]).content == clips.faststart.read_bytes()
     status = httpx.get(view["status_url"])
@@ -152,7 +158,7 @@ def test_media_api_by_link_rules(stream: Stream, clips: Clips, anon: httpx.Clien
     err(anon.get("/api/v1/files/nope/media"), 404, "not_found")
 
 
-# -- stream tokens --------------------------------------------------------------------------
+# -- stream tokens, view counting, playlists ------------------------------------------------
 
 
 def test_tokens_cacheable_only_when_public(
@@ -187,12 +193,24 @@ def test_tokens_cacheable_only_when_public(
     ).decode().rstrip("=")  # fmt: skip
     for bad in (f"{body}.{flipped}", f"{forged}.{mac}", body, "x.y", token[:-1]):
         err(httpx.get(url.replace(token, bad)), 404, "not_found")
-    ctx = db_context(stream.server)
-    try:
-        expired = stream_signer(ctx).sign({"c": code, "v": claims(url)["v"], "e": 1000})
-    finally:
-        ctx.close()
+    expired = sign(stream, {"c": code, "v": claims(url)["v"], "e": 1000})
     err(httpx.get(url.replace(token, expired)), 410, "link_expired")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="GET /m/<token>/status re-mints every URL with a fresh stream_token_ttl "
+    "(streams.py `status` -> media_view -> stream_token), so an expiring token (the "
+    "owner's, or a password-unlocked one) can be renewed forever without the password",
+)
+def test_status_does_not_extend_an_expiring_token(stream: Stream, clips: Clips) -> None:
+    alice = stream.account()
+    code, view = video(stream, alice, clips.faststart)
+    expires = int(time.time()) + 120
+    short = sign(stream, {"c": code, "v": claims(view["hls_url"])["v"], "o": 1, "e": expires})
+    status = httpx.get(f"{stream.url}/m/{short}/status")
+    assert status.status_code == 200, status.text
+    assert claims(status.json()["hls_url"])["e"] <= expires
 
 
 def test_link_changes_revoke_streams(stream: Stream, clips: Clips, anon: httpx.Client) -> None:
@@ -268,9 +286,6 @@ def test_paths_outside_the_outputs_are_404(stream: Stream, clips: Clips) -> None
             assert r.status_code == 404, (path, r.status_code, r.content[:200])
 
 
-# -- counting views ---------------------------------------------------------------------------
-
-
 def test_master_starts_count_against_the_cap(
     stream: Stream, clips: Clips, anon: httpx.Client
 ) -> None:
@@ -315,12 +330,9 @@ def test_remuxed_direct_file_counts_and_ranges(
     assert downloads(alice, code) == 2
     err(httpx.get(direct, headers={"Range": "bytes=0-"}), 410, "download_limit_reached")
     err(httpx.get(direct), 410, "download_limit_reached")
-    r = httpx.get(direct, headers={"Range": f"bytes={size - 10}-"})
-    assert r.status_code == 206 and r.headers["content-range"] == f"bytes {size - 10}-{size - 1}/{size}"
+    r = httpx.get(direct, headers={"Range": f"bytes={size - 10}-"})  # not a start
+    assert r.status_code == 206 and r.content == data[-10:]
     assert downloads(alice, code) == 2
-
-
-# -- playlists ------------------------------------------------------------------------------
 
 
 def test_every_playlist_uri_resolves(stream: Stream, clips: Clips, anon: httpx.Client) -> None:
@@ -498,18 +510,21 @@ def test_admin_media_api(stream: Stream, clips: Clips) -> None:
         err(alice.client.post("/api/v1" + path), 403, "forbidden")
     err(alice.client.get("/api/v1/admin/media"), 403, "forbidden")
     with make_admin(stream) as admin:
-        listed = admin.get("/api/v1/admin/media", params={"state": "done"})
-        assert listed.status_code == 200
-        sha = alice.client.get(f"/api/v1/files/{code}").json()["sha256"]
-        assert any(item["sha256"] == sha for item in listed.json()["items"])
         err(admin.post(f"/api/v1/admin/media/{code}/cancel"), 409, "conflict")
+        done = admin.get("/api/v1/admin/media", params={"state": "done"}).json()["items"]
+        assert all(item["state"] == "done" for item in done)
         err(admin.post("/api/v1/admin/media/zzzzzzzzzzzz/retry"), 404, "not_found")
 
         r = admin.post(f"/api/v1/admin/media/{code}/retry")
         assert r.status_code == 200, r.text
         assert r.json()["attempts"] == 0 and r.json()["state"] in ("queued", "running")
+        sha = alice.client.get(f"/api/v1/files/{code}").json()["sha256"]
+        listed = admin.get("/api/v1/admin/media").json()["items"]
+        assert any(item["sha256"] == sha for item in listed)
         again = stream.wait(alice, code)
         assert (again["state"], again["attempts"]) == ("done", 1), again
         assert [r["name"] for r in again["rungs"]] == [r["name"] for r in view["rungs"]]
         assert httpx.get(segment(again["hls_url"])).status_code == 200
         err(admin.post(f"/api/v1/admin/media/{code}/cancel"), 409, "conflict")
+        done = admin.get("/api/v1/admin/media", params={"state": "done"}).json()["items"]
+        assert all(item["state"] == "done" for item in done)

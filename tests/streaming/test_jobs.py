@@ -27,6 +27,17 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def medium_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s of 854x480: long enough to be caught running, quick to finish."""
+    path = tmp_path_factory.mktemp("medium") / "medium.mp4"
+    _run("-f", "lavfi", "-i", "testsrc2=size=854x480:rate=30",
+         "-f", "lavfi", "-i", "sine=frequency=550:sample_rate=48000", "-t", "12",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         "-movflags", "+faststart", path)  # fmt: skip
+    return path
+
+
 def _variant_urls(master_url: str) -> list[str]:
     lines = get(master_url).text.splitlines()
     return [urljoin(master_url, lines[i + 1]) for i, x in enumerate(lines)
@@ -84,9 +95,7 @@ def test_lowest_rung_first_then_cancel_and_retry(stream: Stream, long_clip: Path
     assert all(get(u).text.rstrip().endswith("#EXT-X-ENDLIST") for u in urls)
 
 
-def test_time_limit_kills_and_retries_once(
-    tmp_path: Path, worker_id: str, long_clip: Path
-) -> None:
+def test_time_limit_kills_and_retries_once(tmp_path: Path, worker_id: str, long_clip: Path) -> None:
     st = start_stream("embedded", tmp_path / "data", worker_id, PARTAGE_MEDIA_TIMEOUT="1")
     try:
         acc = st.account()
@@ -100,7 +109,7 @@ def test_time_limit_kills_and_retries_once(
 
 
 def test_transient_failure_is_retried_once(
-    tmp_path: Path, worker_id: str, long_clip: Path
+    tmp_path: Path, worker_id: str, medium_clip: Path
 ) -> None:
     """An ffmpeg that fails for a reason other than the input: the job runs again."""
     flags = tmp_path / "flags"
@@ -110,7 +119,7 @@ def test_transient_failure_is_retried_once(
     wrapper.write_text(
         "#!/bin/sh\n"
         'case "$*" in *"-f hls"*)\n'
-        f'  if [ -e {flags}/always ] || [ ! -e {flags}/once ]; then\n'
+        f"  if [ -e {flags}/always ] || [ ! -e {flags}/once ]; then\n"
         f"    touch {flags}/once; echo 'Killed: out of memory' >&2; exit 137\n  fi;;\nesac\n"
         'exec ffmpeg "$@"\n'
     )
@@ -118,7 +127,7 @@ def test_transient_failure_is_retried_once(
     st = start_stream("embedded", tmp_path / "data", worker_id, PARTAGE_FFMPEG=str(wrapper))
     try:
         acc = st.account()
-        v = st.wait(acc, st.upload(acc, long_clip, "flaky.mp4"), timeout=180)
+        v = st.wait(acc, st.upload(acc, medium_clip, "flaky.mp4"), timeout=180)
         assert (v["state"], v["attempts"]) == ("done", 2)
         (flags / "always").touch()
         short = tmp_path / "short.mp4"
@@ -134,14 +143,14 @@ def test_transient_failure_is_retried_once(
 
 @pytest.mark.parametrize("mode", ["embedded", "redis"])
 def test_job_of_a_killed_worker_is_picked_up(
-    mode: str, tmp_path: Path, worker_id: str, long_clip: Path
+    mode: str, tmp_path: Path, worker_id: str, medium_clip: Path
 ) -> None:
     """Embedded: the whole server is killed and restarted. Redis: the worker process is
     killed and another one started. Either way the job is run again to the end."""
     st = start_stream(mode, tmp_path / "data", worker_id)
     try:
         acc = st.account()
-        code = st.upload(acc, long_clip)
+        code = st.upload(acc, medium_clip)
         st.wait(acc, code, _running)
         if st.worker is not None:
             st.worker.kill()

@@ -31,9 +31,9 @@ def make_huey(settings: Settings) -> Huey:
     if url:
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"PARTAGE_QUEUE_URL: unsupported queue URL {url!r} (use redis://…)")
-        return RedisHuey("partage", url=url)
+        return RedisHuey(settings.queue_name, url=url)
     settings.ensure_dirs()
-    return SqliteHuey("partage", filename=str(settings.data_dir / "jobs.db"))
+    return SqliteHuey(settings.queue_name, filename=str(settings.data_dir / "jobs.db"))
 
 
 huey = make_huey(get_settings())

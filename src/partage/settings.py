@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     # Jobs: unset runs them in-process on a SQLite queue in the data dir; `redis://…`
     # puts them on Redis, consumed by `partage worker` processes on any machine.
     queue_url: str | None = None
+    queue_name: str = "partage"  # several deployments (or test runs) may share one Redis
     job_threads: int = Field(default=2, ge=1, le=64)  # consumer threads per process
 
     # Media: path to an ffmpeg binary; unset: `ffmpeg` on PATH, else imageio-ffmpeg's.

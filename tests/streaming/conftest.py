@@ -9,6 +9,7 @@ a `partage worker` process).
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ import redis
 from tests.conftest import Account, make_account
 from tests.serverproc import Server, Worker
 
-REDIS_URL = os.environ.get("PARTAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+REDIS_URL = os.environ.get("PARTAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _run(*args: str | Path) -> None:
@@ -148,11 +149,6 @@ class Stream:
             time.sleep(0.2)
 
 
-def _redis_db(worker_id: str) -> str:
-    n = 1 + (int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0)
-    return f"{REDIS_URL}/{n}"
-
-
 JOB_ENV = {
     "PARTAGE_MEDIA_SWEEP_INTERVAL": "0.5",
     "PARTAGE_MEDIA_STALE_AFTER": "6",
@@ -160,13 +156,15 @@ JOB_ENV = {
 }
 
 
-def start_stream(mode: str, data_dir: Path, worker_id: str, **env: str) -> Stream:
+def start_stream(mode: str, data_dir: Path, **env: str) -> Stream:
     full = {**JOB_ENV, **env}
     worker = None
     if mode == "redis":
-        url = _redis_db(worker_id)
-        redis.Redis.from_url(url).flushdb()
-        full["PARTAGE_QUEUE_URL"] = url
+        # A queue of this server's own: test runs sharing the Redis server never
+        # take each other's jobs.
+        full["PARTAGE_QUEUE_URL"] = REDIS_URL
+        full["PARTAGE_QUEUE_NAME"] = f"partage-test-{secrets.token_hex(6)}"
+        redis.Redis.from_url(REDIS_URL).ping()
     server = Server(data_dir, env=full).start()
     if mode == "redis":
         worker = Worker(server).start()
@@ -175,10 +173,10 @@ def start_stream(mode: str, data_dir: Path, worker_id: str, **env: str) -> Strea
 
 @pytest.fixture(scope="session", params=["embedded", "redis"])
 def stream(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stream]:
     """One server per job mode for the session; tests isolate with their own accounts."""
-    st = start_stream(request.param, tmp_path_factory.mktemp(request.param) / "data", worker_id)
+    st = start_stream(request.param, tmp_path_factory.mktemp(request.param) / "data")
     yield st
     if st.worker:
         st.worker.stop()

@@ -95,8 +95,8 @@ def test_lowest_rung_first_then_cancel_and_retry(stream: Stream, long_clip: Path
     assert all(get(u).text.rstrip().endswith("#EXT-X-ENDLIST") for u in urls)
 
 
-def test_time_limit_kills_and_retries_once(tmp_path: Path, worker_id: str, long_clip: Path) -> None:
-    st = start_stream("embedded", tmp_path / "data", worker_id, PARTAGE_MEDIA_TIMEOUT="1")
+def test_time_limit_kills_and_retries_once(tmp_path: Path, long_clip: Path) -> None:
+    st = start_stream("embedded", tmp_path / "data", PARTAGE_MEDIA_TIMEOUT="1")
     try:
         acc = st.account()
         code = st.upload(acc, long_clip)
@@ -108,9 +108,7 @@ def test_time_limit_kills_and_retries_once(tmp_path: Path, worker_id: str, long_
         st.server.stop()
 
 
-def test_transient_failure_is_retried_once(
-    tmp_path: Path, worker_id: str, medium_clip: Path
-) -> None:
+def test_transient_failure_is_retried_once(tmp_path: Path, medium_clip: Path) -> None:
     """An ffmpeg that fails for a reason other than the input: the job runs again."""
     flags = tmp_path / "flags"
     flags.mkdir()
@@ -124,7 +122,7 @@ def test_transient_failure_is_retried_once(
         'exec ffmpeg "$@"\n'
     )
     wrapper.chmod(0o755)
-    st = start_stream("embedded", tmp_path / "data", worker_id, PARTAGE_FFMPEG=str(wrapper))
+    st = start_stream("embedded", tmp_path / "data", PARTAGE_FFMPEG=str(wrapper))
     try:
         acc = st.account()
         v = st.wait(acc, st.upload(acc, medium_clip, "flaky.mp4"), timeout=180)
@@ -142,12 +140,10 @@ def test_transient_failure_is_retried_once(
 
 
 @pytest.mark.parametrize("mode", ["embedded", "redis"])
-def test_job_of_a_killed_worker_is_picked_up(
-    mode: str, tmp_path: Path, worker_id: str, medium_clip: Path
-) -> None:
+def test_job_of_a_killed_worker_is_picked_up(mode: str, tmp_path: Path, medium_clip: Path) -> None:
     """Embedded: the whole server is killed and restarted. Redis: the worker process is
     killed and another one started. Either way the job is run again to the end."""
-    st = start_stream(mode, tmp_path / "data", worker_id)
+    st = start_stream(mode, tmp_path / "data")
     try:
         acc = st.account()
         code = st.upload(acc, medium_clip)

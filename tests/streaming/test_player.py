@@ -110,12 +110,12 @@ def test_embed_plays_with_audio_tracks_and_embedded_subtitles(
 
 
 @pytest.fixture
-def slow_stream(tmp_path: Path, worker_id: str) -> Iterator[Stream]:
+def slow_stream(tmp_path: Path) -> Iterator[Stream]:
     """A server whose ladder starts 4 s late: time to see the processing message."""
     wrapper = tmp_path / "slow-ffmpeg"
     wrapper.write_text('#!/bin/sh\ncase "$*" in *"-f hls"*) sleep 4;; esac\nexec ffmpeg "$@"\n')
     wrapper.chmod(0o755)
-    st = start_stream("embedded", tmp_path / "data", worker_id, PARTAGE_FFMPEG=str(wrapper))
+    st = start_stream("embedded", tmp_path / "data", PARTAGE_FFMPEG=str(wrapper))
     yield st
     st.server.stop()
 

@@ -82,6 +82,28 @@ class _Job:
             self._last = now
             self.cancelled = jobs.heartbeat(self.ctx, self.blob_id, self.progress)
 
+    @contextmanager
+    def heartbeats(self) -> Iterator[None]:
+        """Beat from a thread of its own for the whole job, whatever step it is in
+        (a long copy from object storage prints no ffmpeg progress): the watchdog
+        must never take a live job for a dead one."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(HEARTBEAT_SECONDS):
+                try:
+                    self.tick()
+                except Exception:  # a busy database: the next beat will do
+                    log.warning("media job %s: heartbeat failed", self.blob_id, exc_info=True)
+
+        thread = threading.Thread(target=beat, name=f"media-heartbeat-{self.blob_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
     def should_stop(self) -> bool:
         return self.cancelled
 
@@ -110,7 +132,8 @@ def process(ctx: Context, blob_id: int) -> None:
         return
     job = _Job(ctx, blob_id)
     try:
-        _run(ctx, job)
+        with job.heartbeats():
+            _run(ctx, job)
     except Cancelled:
         jobs.fail(ctx, blob_id, "Processing was cancelled by an administrator.", retry=False)
     except TimedOut:

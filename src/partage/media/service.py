@@ -52,10 +52,16 @@ def stream_signer(ctx: Context) -> Signer:
 
 
 def stream_token(ctx: Context, f: File, *, owner: bool) -> str:
+    """Stable (no expiry, cacheable) only for a plain public link; any restriction on
+    the link (password, expiry date, download cap) or the owner's view expires."""
     payload: dict[str, Any] = {"c": f.code, "v": f.link_version}
     if owner:
         payload["o"] = 1
-    if owner or f.password_hash is not None or not f.public:
+    restricted = (
+        f.password_hash is not None or not f.public or f.expires_at is not None
+        or f.max_downloads is not None
+    )  # fmt: skip
+    if owner or restricted:
         payload["e"] = int(time.time()) + ctx.settings.stream_token_ttl
     return stream_signer(ctx).sign(payload)
 
@@ -129,11 +135,15 @@ def file_subtitles(s: Session, f: File) -> list[Subtitle]:
 
 
 def media_view(
-    ctx: Context, s: Session, f: File, *, base: str, owner: bool, address: str
-) -> dict[str, Any]:
-    """The JSON of `GET /api/v1/files/{code}/media`, also embedded in the player page."""
+    ctx: Context, s: Session, f: File, *, base: str, owner: bool, address: str,
+    token: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The JSON of `GET /api/v1/files/{code}/media`, also embedded in the player page.
+
+    `token`: the stream token the caller already holds (the `status` poll), reused so
+    that polling never extends a token's life; else a new one is signed."""
     m = s.get(Media, f.blob_id) if f.blob_id is not None else None
-    token = stream_token(ctx, f, owner=owner)
+    token = token or stream_token(ctx, f, owner=owner)
     root = f"{base}{PREFIX}{token}/"
     hls = HlsResult.from_json(m.hls) if m is not None and m.hls else None
     kind = m.kind.value if m is not None else "other"

@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from partage.context import Context
 from partage.deps import base_url, client_address
-from partage.errors import NotFound
+from partage.errors import NotFound, PartageError
+from partage.files.http_semantics import parse_ranges
 from partage.files.models import File
 from partage.media import service
 from partage.media.hls import HlsResult, render_master, storyboard_vtt, subtitle_playlist
@@ -68,6 +69,15 @@ def _text(body: str, ext: str, headers: dict[str, str]) -> Response:
 
 @router.get("/m/{token}/{path:path}")
 def stream(token: str, path: str, request: Request) -> Response:
+    try:
+        return _stream(token, path, request)
+    except PartageError as e:
+        # A player on another site must be able to read why a stream stopped.
+        e.headers = {**e.headers, "Access-Control-Allow-Origin": "*"}
+        raise
+
+
+def _stream(token: str, path: str, request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     grant = service.read_stream_token(ctx, token)
     with ctx.db.read() as s:
@@ -78,7 +88,9 @@ def stream(token: str, path: str, request: Request) -> Response:
         if path == "status":
             base = base_url(request, ctx.settings)
             address = client_address(request, ctx.settings)
-            view = service.media_view(ctx, s, f, base=base, owner=grant.owner, address=address)
+            view = service.media_view(
+                ctx, s, f, base=base, owner=grant.owner, address=address, token=token
+            )
             return JSONResponse(view, headers={**_SAFE, "Cache-Control": "no-store"})
         if m is None:
             raise NotFound("This file has nothing to stream.")
@@ -133,7 +145,18 @@ def _file(
     # A media playlist grows while the ladder runs (EVENT), then is final (VOD).
     growing = "max-age=3600" if complete else "no-cache"
     policy = growing if ext == ".m3u8" else _IMMUTABLE
-    from_start = request.headers.get("range", "bytes=0-").replace(" ", "").startswith("bytes=0-")
-    if target.name in ("direct.mp4", "audio.m4a") and not grant.owner and from_start:
+    if (
+        target.name in ("direct.mp4", "audio.m4a")
+        and not grant.owner
+        and _from_start(request.headers.get("range"), target)
+    ):
         service.count_view(ctx, f)
     return FileResponse(target, media_type=_TYPES.get(ext), headers=_cache(grant, policy))
+
+
+def _from_start(range_header: str | None, target: Path) -> bool:
+    """Whether a GET reads byte 0 (a view starting), whatever form its Range takes."""
+    if range_header is None:
+        return True
+    ranges = parse_ranges(range_header, target.stat().st_size)
+    return ranges is None or any(start == 0 for start, _ in ranges)

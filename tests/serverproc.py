@@ -23,6 +23,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def terminate(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM to the process group, SIGKILL after 10 s."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            kill(proc)
+
+
+def kill(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @dataclass
 class Server:
     data_dir: Path
@@ -69,20 +85,12 @@ class Server:
         raise RuntimeError("server did not start in time")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        terminate(self.proc)
         self.proc = None
 
     def kill(self) -> None:
         """Crash the server: SIGKILL to the whole process group, no cleanup."""
-        if self.proc:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        kill(self.proc)
         self.proc = None
 
     def restart(self) -> Server:
@@ -110,18 +118,10 @@ class Worker:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        terminate(self.proc)
         self.proc = None
 
     def kill(self) -> None:
         """SIGKILL the worker and its ffmpeg children: a machine lost mid-job."""
-        if self.proc:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        kill(self.proc)
         self.proc = None

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
 from pathlib import Path
 
+from typing_extensions import Unpack
+
 from partage.media.probe import MediaInfo, StreamInfo
-from partage.media.run import EncodeError, Progress, ShouldStop, run_ffmpeg
+from partage.media.run import EncodeError, Hooks, run_ffmpeg
 
 MP4_VIDEO = frozenset({"h264"})
 MP4_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
@@ -121,11 +122,7 @@ def remux_faststart(
     ffmpeg: str,
     source: Path,
     dest: Path,
-    *,
-    progress: Progress | None = None,
-    should_stop: ShouldStop | None = None,
-    deadline: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **hooks: Unpack[Hooks],
 ) -> Path:
     """Copy the first video and all audio streams into `dest` with `moov` first.
 
@@ -134,7 +131,7 @@ def remux_faststart(
     """
     cmd = [*_base(ffmpeg), "-i", str(source)]
     cmd += ["-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart"]
-    _write(cmd, dest, "mp4", "faststart remux", None, progress, should_stop, deadline, tick)
+    _write(cmd, dest, "mp4", "faststart remux", None, hooks)
     return dest
 
 
@@ -143,11 +140,7 @@ def transcode_audio(
     source: Path,
     dest: Path,
     info: MediaInfo,
-    *,
-    progress: Progress | None = None,
-    should_stop: ShouldStop | None = None,
-    deadline: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **hooks: Unpack[Hooks],
 ) -> Path:
     """Encode the first audio stream to AAC-LC, 48 kHz stereo, 160 kb/s, in an `.m4a`."""
     if not info.audio_streams:
@@ -155,9 +148,7 @@ def transcode_audio(
     cmd = [*_base(ffmpeg), "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn"]
     cmd += ["-c:a", "aac", "-profile:a", "aac_low", "-b:a", AUDIO_BITRATE]
     cmd += ["-ar", AUDIO_RATE, "-ac", "2", "-movflags", "+faststart"]
-    _write(
-        cmd, dest, "ipod", "audio conversion", info.duration, progress, should_stop, deadline, tick
-    )
+    _write(cmd, dest, "ipod", "audio conversion", info.duration, hooks)
     return dest
 
 
@@ -172,10 +163,7 @@ def _write(
     muxer: str,
     what: str,
     duration: float | None,
-    progress: Progress | None,
-    should_stop: ShouldStop | None,
-    deadline: float | None,
-    tick: Callable[[], None] | None,
+    hooks: Hooks,
 ) -> None:
     """Finish `cmd` with a temporary output next to `dest`, run it, rename on success."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -185,15 +173,12 @@ def _write(
             [*cmd, "-f", muxer, str(tmp)],
             what=what,
             duration=duration,
-            progress=progress,
-            should_stop=should_stop,
-            deadline=deadline,
-            tick=tick,
+            **hooks,
         )
         if not tmp.is_file() or tmp.stat().st_size == 0:
             raise EncodeError(f"{what}: ffmpeg wrote nothing", bad_input=True)
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)
-    if progress is not None:
+    if (progress := hooks.get("progress")) is not None:
         progress(100.0)

@@ -20,10 +20,9 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypedDict
 
 import anyio
 from sqlalchemy import delete
@@ -38,7 +37,7 @@ from partage.media.ladder import plan_ladder
 from partage.media.models import Media, MediaKind, Subtitle
 from partage.media.poster import make_image_thumbnails, make_poster
 from partage.media.probe import MediaInfo, ProbeError, probe
-from partage.media.run import Cancelled, TimedOut
+from partage.media.run import Cancelled, Hooks, TimedOut
 from partage.media.subtitles import extract_embedded
 
 log = logging.getLogger("partage.media")
@@ -54,15 +53,6 @@ def media_dir(ctx: Context, sha256: str) -> Path:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-class StepHooks(TypedDict):
-    """What every ffmpeg step of a job is given (see media.run.run_ffmpeg)."""
-
-    progress: Callable[[float], None]
-    tick: Callable[[], None]
-    should_stop: Callable[[], bool]
-    deadline: float
 
 
 class _Job:
@@ -107,13 +97,13 @@ class _Job:
     def should_stop(self) -> bool:
         return self.cancelled
 
-    def stage(self, start: float, end: float) -> StepHooks:
+    def stage(self, start: float, end: float) -> Hooks:
         """Keyword arguments for a run_ffmpeg-based step mapped to [start, end] %."""
 
         def progress(pct: float) -> None:
             self.progress = start + (end - start) * pct / 100
 
-        return StepHooks(
+        return Hooks(
             progress=progress, tick=self.tick, should_stop=self.should_stop,
             deadline=self.deadline,
         )  # fmt: skip

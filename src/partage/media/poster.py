@@ -24,17 +24,19 @@ stored orientation, i.e. possibly on its side. Newer ffmpeg releases apply it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+
+from typing_extensions import Unpack
 
 from partage.media.probe import MediaInfo, StreamInfo
 from partage.media.run import (
     Cancelled,
     EncodeError,
+    Hooks,
     Progress,
-    ShouldStop,
     TimedOut,
     run_ffmpeg,
+    without_progress,
 )
 
 POSTER_NAME = "poster.jpg"
@@ -105,11 +107,7 @@ def make_poster(
     source: Path,
     info: MediaInfo,
     out_dir: Path,
-    *,
-    progress: Progress | None = None,
-    should_stop: ShouldStop | None = None,
-    deadline: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **hooks: Unpack[Hooks],
 ) -> tuple[Path, Path]:
     """Write `poster.jpg` and `poster-small.jpg` into `out_dir`; return their paths.
 
@@ -122,7 +120,7 @@ def make_poster(
         p.unlink(missing_ok=True)
 
     def run(cmd: list[str], what: str) -> None:
-        run_ffmpeg(cmd, what=what, should_stop=should_stop, deadline=deadline, tick=tick)
+        run_ffmpeg(cmd, what=what, **without_progress(hooks))
 
     tail = f"split=2[big][s];[s]{_fit(SMALL_SIDE)}[small]"
     outputs = _jpeg_outputs(("big", big), ("small", small))
@@ -134,7 +132,7 @@ def make_poster(
         cmd = [*_base(ffmpeg), "-i", str(source)]
         cmd += ["-filter_complex", f"[0:{cover.index}]{_fit(LARGE_SIDE)},{tail}", *outputs]
         run(cmd, "cover art poster")
-        return _written(big, small, "the cover art gave no picture", progress)
+        return _written(big, small, "the cover art gave no picture", hooks.get("progress"))
 
     seek, frames = _seek_and_batch(info)
     chain = ",".join(
@@ -151,7 +149,7 @@ def make_poster(
     try:
         run(cmd, "poster")
         if big.is_file() and small.is_file():
-            return _written(big, small, "", progress)
+            return _written(big, small, "", hooks.get("progress"))
     except (Cancelled, TimedOut):
         raise
     except EncodeError:
@@ -161,18 +159,14 @@ def make_poster(
     cmd = [*_base(ffmpeg), "-i", str(source)]
     cmd += ["-filter_complex", f"{main}{_fit(LARGE_SIDE)},{tail}", *outputs]
     run(cmd, "poster (first frame)")
-    return _written(big, small, "no video frame could be decoded", progress)
+    return _written(big, small, "no video frame could be decoded", hooks.get("progress"))
 
 
 def make_image_thumbnails(
     ffmpeg: str,
     source: Path,
     out_dir: Path,
-    *,
-    progress: Progress | None = None,
-    should_stop: ShouldStop | None = None,
-    deadline: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **hooks: Unpack[Hooks],
 ) -> tuple[Path, Path]:
     """Write `thumb.jpg` and `preview.jpg` for a still image; return (thumb, preview)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -191,8 +185,8 @@ def make_image_thumbnails(
     )
     cmd = [*_base(ffmpeg), "-i", str(source), "-filter_complex", graph]
     cmd += _jpeg_outputs(("thumb", thumb), ("preview", preview))
-    run_ffmpeg(cmd, what="image thumbnails", should_stop=should_stop, deadline=deadline, tick=tick)
-    return _written(thumb, preview, "the image gave no picture", progress)
+    run_ffmpeg(cmd, what="image thumbnails", **without_progress(hooks))
+    return _written(thumb, preview, "the image gave no picture", hooks.get("progress"))
 
 
 def _written(first: Path, second: Path, why: str, progress: Progress | None) -> tuple[Path, Path]:

@@ -28,6 +28,9 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypedDict
+
+from typing_extensions import Unpack
 
 NICENESS = 10
 _STDERR_TAIL = 15
@@ -90,15 +93,29 @@ def _load_libc() -> ctypes.CDLL | None:
 _libc = _load_libc() if sys.platform.startswith("linux") else None
 
 
+class Hooks(TypedDict, total=False):
+    """How a caller follows and controls any step that runs ffmpeg; every such step
+    takes these as keyword arguments and hands them on to `run_ffmpeg`."""
+
+    progress: Progress | None
+    should_stop: ShouldStop | None
+    deadline: float | None
+    tick: Callable[[], None] | None
+
+
+def without_progress(hooks: Hooks) -> Hooks:
+    """For a run whose `-progress` means nothing (one frame, a stream copy of text)."""
+    quiet = hooks.copy()
+    quiet.pop("progress", None)
+    return quiet
+
+
 def run_ffmpeg(
     cmd: Sequence[str | Path],
     *,
     what: str = "ffmpeg",
     duration: float | None = None,
-    progress: Progress | None = None,
-    should_stop: ShouldStop | None = None,
-    deadline: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **hooks: Unpack[Hooks],
 ) -> None:
     """Run `cmd` (whose argv[0] is the ffmpeg binary) to completion.
 
@@ -106,6 +123,10 @@ def run_ffmpeg(
     `duration` is known and the command has `-progress pipe:1`. `tick()` is
     called about once a second whatever ffmpeg prints: the caller's heartbeat.
     """
+    progress = hooks.get("progress")
+    should_stop = hooks.get("should_stop")
+    deadline = hooks.get("deadline")
+    tick = hooks.get("tick")
     argv = [str(c) for c in cmd]
     duration_us = int((duration or 0) * 1_000_000)
     last = -1.0

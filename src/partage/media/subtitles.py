@@ -24,14 +24,14 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import charset_normalizer
+from typing_extensions import Unpack
 
 from partage.media.probe import MediaInfo
-from partage.media.run import EncodeError, Progress, ShouldStop, run_ffmpeg
+from partage.media.run import EncodeError, Hooks, run_ffmpeg, without_progress
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
 
@@ -152,11 +152,7 @@ def to_webvtt(
     data: bytes,
     filename: str,
     ffmpeg: str,
-    *,
-    progress: Progress | None = None,
-    should_stop: ShouldStop | None = None,
-    deadline: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **hooks: Unpack[Hooks],
 ) -> str:
     """Convert an uploaded subtitle file to WebVTT text; raise `SubtitleError` if unusable."""
     if len(data) > MAX_SUBTITLE_BYTES:
@@ -201,13 +197,7 @@ def to_webvtt(
             str(out),
         ]
         try:
-            run_ffmpeg(
-                cmd,
-                what="subtitle conversion",
-                should_stop=should_stop,
-                deadline=deadline,
-                tick=tick,
-            )
+            run_ffmpeg(cmd, what="subtitle conversion", **without_progress(hooks))
         except EncodeError as e:
             if e.bad_input:
                 raise SubtitleError(
@@ -217,7 +207,7 @@ def to_webvtt(
         vtt = _clean(out.read_text(encoding="utf-8", errors="replace")) if out.is_file() else ""
     if not vtt.startswith("WEBVTT") or cue_count(vtt) == 0:
         raise SubtitleError(NO_CUES)
-    if progress is not None:
+    if (progress := hooks.get("progress")) is not None:
         progress(100.0)
     return vtt
 
@@ -333,11 +323,7 @@ def extract_embedded(
     source: Path,
     info: MediaInfo,
     out_dir: Path,
-    *,
-    progress: Progress | None = None,
-    should_stop: ShouldStop | None = None,
-    deadline: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **hooks: Unpack[Hooks],
 ) -> list[ExtractedSubtitle]:
     """Every text subtitle stream of `source` as WebVTT, from one ffmpeg run.
 
@@ -348,7 +334,7 @@ def extract_embedded(
     """
     streams = [s for s in info.subtitle_streams if s.codec in TEXT_SUBTITLE_CODECS]
     if not streams:
-        if progress is not None:
+        if (progress := hooks.get("progress")) is not None:
             progress(100.0)
         return []
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -360,9 +346,7 @@ def extract_embedded(
         paths.append(path)
         cmd += ["-map", f"0:{s.index}", "-vn", "-an", "-dn", "-c:s", "webvtt"]
         cmd += ["-f", "webvtt", str(path)]
-    run_ffmpeg(
-        cmd, what="subtitle extraction", should_stop=should_stop, deadline=deadline, tick=tick
-    )
+    run_ffmpeg(cmd, what="subtitle extraction", **without_progress(hooks))
     found = []
     for n, (s, path) in enumerate(zip(streams, paths, strict=True), start=1):
         if not path.is_file():
@@ -380,6 +364,6 @@ def extract_embedded(
                 vtt=vtt,
             )
         )
-    if progress is not None:
+    if (progress := hooks.get("progress")) is not None:
         progress(100.0)
     return found

@@ -462,6 +462,8 @@ def test_watch_and_embed_pages(stream: Stream, clips: Clips, anon: httpx.Client)
     assert watch.headers["content-security-policy"] == "frame-ancestors 'self'"
     embed = anon.get(f"/embed/{code}", headers=HTML)
     assert player_data(embed)["hls_url"] == data["hls_url"]
+    # The download page of a video leads to its watch page.
+    assert f'href="/v/{code}"' in anon.get(f"/{code}", headers=HTML).text
     assert embed.headers["content-security-policy"] == "frame-ancestors *"
 
     private, _ = video(stream, alice, clips.faststart, public=False)
@@ -486,6 +488,7 @@ def test_watch_and_embed_pages(stream: Stream, clips: Clips, anon: httpx.Client)
     assert stream.wait(alice, text)["state"] == "not_media"
     r = anon.get(f"/v/{text}", headers=HTML)
     assert r.status_code == 303 and r.headers["location"] == f"/{text}"
+    assert "/v/" not in anon.get(f"/{text}", headers=HTML).text
     for path in ("/v/nope", "/v/zzzzzzzzzzzz", "/embed/ZZZZZZZZZZZZ", "/embed/zzzzzzzzzzzz"):
         assert anon.get(path, headers=HTML).status_code == 404, path
 

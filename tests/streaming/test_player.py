@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
+from tests.browser import SHOTS
 from tests.streaming.conftest import Clips, Stream, start_stream
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS, browser  # noqa: F401
 
 VENDOR = Path(__file__).resolve().parents[2] / "src/partage/web/static/vendor/hls.min.js"
 SRT_FR = "1\n00:00:00,000 --> 00:00:30,000\nDéjà vu, sous-titre français\n"
 
 
 @pytest.fixture
-def page(browser: Any, stream: Stream) -> Iterator[Any]:  # noqa: F811
+def page(browser: Any, stream: Stream) -> Iterator[Any]:
     if not VENDOR.exists():
         pytest.fail(f"{VENDOR} is missing: run scripts/build-assets")
     ctx = browser.new_context(base_url=stream.url, viewport={"width": 1280, "height": 800})
@@ -121,7 +121,7 @@ def slow_stream(tmp_path: Path) -> Iterator[Stream]:
 
 
 def test_processing_message_then_playback(
-    browser: Any,  # noqa: F811
+    browser: Any,
     slow_stream: Stream,
     clips: Clips,
 ) -> None:

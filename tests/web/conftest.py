@@ -1,42 +1,19 @@
-"""Playwright (sync API) driving Debian's Chromium against a real server process."""
+"""Playwright (sync API) driving Debian's Chromium against a real server process
+(the session's one `browser` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("PARTAGE_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+from tests.browser import SHOTS
+
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 VENDOR = Path(__file__).resolve().parents[2] / "src/partage/web/static/vendor/tus.min.js"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(
-            "Debian's chromium is not installed: run ./run test, or apt-get install chromium"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

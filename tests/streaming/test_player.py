@@ -143,3 +143,14 @@ def test_processing_message_then_playback(
         _play_and_advance(page)
     finally:
         ctx.close()
+
+
+def test_audio_file_plays_in_the_audio_player(stream: Stream, clips: Clips, page: Any) -> None:
+    acc = stream.account()
+    code = stream.upload(acc, clips.mp3, "tone.mp3")
+    stream.wait(acc, code)
+    page.goto(f"/v/{code}")
+    assert page.eval_on_selector("#player-video", "e => e.tagName") == "AUDIO"
+    assert page.locator("#player-quality").is_hidden()
+    _play_and_advance(page)
+    _shot(page, "player-audio")

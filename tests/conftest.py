@@ -63,7 +63,7 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
 
 def db_context(srv: Server) -> Context:
     """The same database and store the server uses (real SQLite, no mock)."""
-    return Context.build(Settings(data_dir=srv.data_dir))
+    return Context.build(Settings(data_dir=srv.data_dir, database_url=srv.database_url))
 
 
 def make_account(srv: Server, plan: str = "free", **plan_overrides: int | None) -> Account:

@@ -39,6 +39,29 @@ def kill(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait()
 
 
+# The scaled-out run: `PARTAGE_TEST_DATABASE_URL=postgresql+psycopg://user@host/postgres`
+# (any database the user may connect to) gives every test server a database of its own
+# on that PostgreSQL server.
+TEST_DATABASE_URL = os.environ.get("PARTAGE_TEST_DATABASE_URL", "")
+
+
+def new_database() -> str | None:
+    """A new, empty database on the test PostgreSQL server; None in the embedded run."""
+    if not TEST_DATABASE_URL:
+        return None
+    import secrets
+
+    import sqlalchemy
+
+    name = f"partage_test_{secrets.token_hex(6)}"
+    admin = sqlalchemy.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sqlalchemy.engine.make_url(TEST_DATABASE_URL).set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
 @dataclass
 class Server:
     data_dir: Path
@@ -46,6 +69,7 @@ class Server:
     workers: int = 1
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    database_url: str | None = field(default_factory=new_database)
 
     @property
     def url(self) -> str:
@@ -60,6 +84,8 @@ class Server:
             # Every test signs up from 127.0.0.1; the limit itself has its own test.
             PARTAGE_REGISTRATION_RATE_PER_ADDRESS="1000/hour",
         )
+        if self.database_url:
+            env["PARTAGE_DATABASE_URL"] = self.database_url
         env.update(self.env)
         return env
 

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.serverproc import Server
+from tests.serverproc import Server, new_database
+
+DB: dict[Path, str | None] = {}
 
 
 def partage(*args: str, data_dir: Path, env: dict[str, str] | None = None):
     full = {k: v for k, v in os.environ.items() if not k.startswith("PARTAGE_")}
+    if DB.get(data_dir):  # the scaled-out run: this data dir's PostgreSQL database
+        full["PARTAGE_DATABASE_URL"] = DB[data_dir]
     full.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "partage.cli.main", *args, "--data-dir", str(data_dir)],
@@ -23,6 +27,7 @@ def partage(*args: str, data_dir: Path, env: dict[str, str] | None = None):
 
 def test_user_and_token_commands(tmp_path: Path) -> None:
     data = tmp_path / "data"
+    DB[data] = new_database()
     r = partage("admin", "user", "create", "Carol@Example.org", "--password", "secret-pw-1",
                 "--plan", "premium", data_dir=data)  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -51,7 +56,7 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
     nouser = partage("admin", "token", "create", "nobody@example.org", data_dir=data)
     assert nouser.returncode == 1 and "No account" in nouser.stderr
 
-    srv = Server(data).start()
+    srv = Server(data, database_url=DB[data]).start()
     try:
         me = httpx.get(srv.url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["email"] == "carol@example.org"
@@ -61,7 +66,9 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
 
 
 def test_first_start_creates_admin_and_prints_password(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "data", env={"PARTAGE_ADMIN_PASSWORD": ""})
+    DB[tmp_path / "data"] = new_database()
+    srv = Server(tmp_path / "data", env={"PARTAGE_ADMIN_PASSWORD": ""},
+                 database_url=DB[tmp_path / "data"])  # fmt: skip
     srv.start()
     srv.stop()
     log = (tmp_path / "server-data.log").read_text()

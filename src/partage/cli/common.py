@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,11 +34,30 @@ def load_settings(data_dir: Path | None) -> Settings:
     return get_settings()
 
 
+def checked_settings(data_dir: Path | None) -> Settings:
+    """Settings whose every configured service answers; else one line on stderr saying
+    which setting is wrong and why, and exit status 2."""
+    from partage.preflight import PreflightError, preflight
+
+    settings = load_settings(data_dir)
+    try:
+        preflight(settings)
+        settings.ensure_dirs()
+    except PreflightError as e:
+        print(f"partage: {e.message}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    except OSError as e:
+        where = e.filename or settings.data_dir
+        print(f"partage: PARTAGE_DATA_DIR: cannot create {where}: {e.strerror or e}",
+              file=sys.stderr)  # fmt: skip
+        raise typer.Exit(2) from None
+    return settings
+
+
 def open_context(data_dir: Path | None) -> Context:
     from partage.context import Context
     from partage.migrate import upgrade
 
-    settings = load_settings(data_dir)
-    settings.ensure_dirs()
+    settings = checked_settings(data_dir)
     upgrade(settings.db_url)
     return Context.build(settings)

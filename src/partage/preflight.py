@@ -1,0 +1,109 @@
+"""Start-up checks: every configured URL is understood and its service answers.
+
+A server-side command (`serve`, `worker`, `migrate`, `admin …`) runs these
+before anything else, so a wrong or unreachable URL stops it with one line
+saying which setting and why, not a traceback from deep inside a library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from partage.settings import Settings
+
+TIMEOUT = 3  # seconds to wait for a service before calling it unreachable
+
+
+class PreflightError(RuntimeError):
+    """`message` is the one line to show: `PARTAGE_X=value: why`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
+
+
+def _first_line(e: BaseException) -> str:
+    words = str(e).strip().splitlines()
+    return words[0] if words else type(e).__name__
+
+
+def check_database(settings: Settings) -> None:
+    url = settings.db_url
+    name = f"PARTAGE_DATABASE_URL={_redact(url)}"
+    if url.startswith("sqlite"):
+        return  # a file in the data dir: ensure_dirs made its directory
+    from sqlalchemy import create_engine
+
+    try:
+        args = {"connect_timeout": TIMEOUT} if url.startswith("postgresql") else {}
+        engine = create_engine(url, connect_args=args)
+    except (ArgumentError, NoSuchModuleError) as e:
+        raise PreflightError(f"{name}: not a database URL partage can use ({e})") from e
+    except ImportError as e:
+        raise PreflightError(f"{name}: its database driver is not installed ({e})") from e
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as e:
+        orig = getattr(e, "orig", None) or e
+        raise PreflightError(f"{name}: unreachable ({_first_line(orig)})") from e
+    finally:
+        engine.dispose()
+
+
+def check_storage(settings: Settings) -> None:
+    from partage.storage import open_store
+
+    root = Path(settings.blob_root)
+    where = f"PARTAGE_STORAGE_URL={settings.storage_url}" if settings.storage_url else (
+        f"blob store {root}")  # fmt: skip
+    try:
+        open_store(settings)  # creates its directories
+        probe = root / ".preflight"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except ValueError as e:
+        raise PreflightError(f"{where}: {str(e).removeprefix('PARTAGE_STORAGE_URL: ')}") from e
+    except OSError as e:
+        raise PreflightError(f"{where}: not writable ({e.strerror or e}: {e.filename})") from e
+
+
+def check_queue(settings: Settings) -> None:
+    url = settings.queue_url
+    if not url:
+        return
+    name = f"PARTAGE_QUEUE_URL={_redact(url)}"
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise PreflightError(f"{name}: unsupported queue URL (use redis://host:6379/0)")
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT)
+        client.ping()
+    except ValueError as e:
+        raise PreflightError(f"{name}: not a Redis URL ({e})") from e
+    except redis.RedisError as e:
+        raise PreflightError(f"{name}: unreachable ({_first_line(e)})") from e
+
+
+CHECKS: tuple[Callable[[Settings], None], ...] = (check_database, check_storage, check_queue)
+
+
+def preflight(settings: Settings) -> None:
+    """Raise `PreflightError` for the first configured service that is wrong or down."""
+    for check in CHECKS:
+        check(settings)

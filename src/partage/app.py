@@ -49,9 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from partage.media import pages as media_pages
     from partage.media import routes as media_routes
     from partage.media import streams
+    from partage.ops import health as ops_health
     from partage.uploads import routes as upload_routes
     from partage.uploads import tus
 
+    app.include_router(ops_health.router)
     app.include_router(account_routes.router)
     app.include_router(tus.router)
     app.include_router(upload_routes.router)
@@ -67,7 +69,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def asgi() -> object:
-    """Entry point for the ASGI server (granian --factory partage.app:asgi)."""
-    from partage.files.download import with_direct_downloads
+    """Entry point for the ASGI server (granian --factory partage.app:asgi).
 
-    return with_direct_downloads(create_app())
+    Runs in each web worker process, which inherits no logging set-up: configure it here."""
+    from partage.files.download import with_direct_downloads
+    from partage.ops import logs
+    from partage.ops.middleware import OpsMiddleware
+
+    settings = get_settings()
+    logs.configure(settings)
+    app = with_direct_downloads(create_app(settings))
+    return OpsMiddleware(app, access_log=settings.access_log)

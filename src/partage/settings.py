@@ -12,7 +12,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     stream_token_ttl: int = Field(default=6 * 3600, ge=60)
     # Who may frame /embed/{code}: a CSP frame-ancestors source list.
     embed_frame_ancestors: str = "*"
+
+    # Operations
+    # Networks allowed to read /metrics (others get 404); replaces the default.
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = False  # one INFO line per HTTP request (logger partage.access)
 
     @property
     def db_url(self) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from partage.cli.common import DataDir, load_settings
+from partage.cli.common import DataDir, checked_settings, load_settings
 
 console = Console()
 
@@ -28,9 +27,10 @@ def register(app: typer.Typer) -> None:
 
         from partage.accounts.service import bootstrap_admin
         from partage.cli.common import open_context
+        from partage.ops import logs
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        settings = load_settings(data_dir)
+        logs.configure(settings)
         ctx = open_context(data_dir)
         with ctx.db.session() as s:
             created = bootstrap_admin(s, ctx.settings)
@@ -61,6 +61,7 @@ def register(app: typer.Typer) -> None:
                 interface=Interfaces.ASGI,
                 workers=workers,
                 log_access=False,
+                log_dictconfig=logs.granian_dictconfig(settings),
             ).serve()
         finally:
             if consumer is not None:
@@ -78,8 +79,9 @@ def register(app: typer.Typer) -> None:
         With PARTAGE_QUEUE_URL=redis://… run it on any number of machines that share
         the database and storage; with the embedded queue it shares the data dir's."""
         from partage.cli.common import open_context
+        from partage.ops import logs
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logs.configure(load_settings(data_dir))
         open_context(data_dir).close()  # settings checked, migrations applied
 
         from partage import jobs
@@ -92,7 +94,6 @@ def register(app: typer.Typer) -> None:
         """Apply database migrations and exit."""
         from partage.migrate import upgrade
 
-        settings = load_settings(data_dir)
-        settings.ensure_dirs()
+        settings = checked_settings(data_dir)
         upgrade(settings.db_url)
         console.print("Database is up to date.")

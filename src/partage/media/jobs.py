@@ -24,6 +24,7 @@ from partage.context import Context
 from partage.db import utcnow
 from partage.files.models import Blob
 from partage.media.models import JobState, Media, MediaKind
+from partage.ops.metrics import observe_media_job
 
 log = logging.getLogger("partage.media")
 
@@ -125,6 +126,7 @@ def finish(ctx: Context, blob_id: int) -> None:
                 not_before=None,
             )
         )
+        observe_media_job(s, blob_id)  # duration histogram, in this process's registry
 
 
 def fail(ctx: Context, blob_id: int, message: str, *, retry: bool, bad_input: bool = False) -> bool:

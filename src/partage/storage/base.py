@@ -48,3 +48,9 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def keys(self) -> Iterable[str]: ...
+
+    def check(self) -> None:
+        """Raise (OSError or the backend's error) unless the store can be written now.
+
+        For readiness probes: cheap, no blob touched."""
+        ...

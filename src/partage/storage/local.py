@@ -113,6 +113,16 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self.path_for(key).unlink(missing_ok=True)
 
+    def check(self) -> None:
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"blob root {self.root} is missing")
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="probe-")
+        try:
+            os.write(fd, b"ok")
+        finally:
+            os.close(fd)
+            os.unlink(name)
+
     def keys(self) -> Iterator[str]:
         for p in self.root.glob("??/??/*"):
             if p.is_file() and len(p.name) == 64:

@@ -28,6 +28,13 @@ class Account:
     client: httpx.Client
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The scaled-out run leaves no test database behind on the PostgreSQL server."""
+    from tests.serverproc import drop_databases
+
+    drop_databases()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """One headless Debian Chromium for the whole session (tests/browser.py)."""

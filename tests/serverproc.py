@@ -43,6 +43,21 @@ def kill(proc: subprocess.Popen[bytes] | None) -> None:
 # (any database the user may connect to) gives every test server a database of its own
 # on that PostgreSQL server.
 TEST_DATABASE_URL = os.environ.get("PARTAGE_TEST_DATABASE_URL", "")
+CREATED_DATABASES: list[str] = []
+
+
+def drop_databases() -> None:
+    """Drop the databases this run made (at the end of the session)."""
+    if not CREATED_DATABASES:
+        return
+    import sqlalchemy
+
+    admin = sqlalchemy.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in CREATED_DATABASES:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+    CREATED_DATABASES.clear()
 
 
 def new_database() -> str | None:
@@ -58,6 +73,7 @@ def new_database() -> str | None:
     with admin.connect() as conn:
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    CREATED_DATABASES.append(name)
     url = sqlalchemy.engine.make_url(TEST_DATABASE_URL).set(database=name)
     return url.render_as_string(hide_password=False)
 

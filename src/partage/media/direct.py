@@ -27,7 +27,7 @@ from pathlib import Path
 from typing_extensions import Unpack
 
 from partage.media.probe import MediaInfo, StreamInfo
-from partage.media.run import EncodeError, Hooks, run_ffmpeg
+from partage.media.run import EncodeError, Hooks, ffmpeg_command, run_ffmpeg
 
 MP4_VIDEO = frozenset({"h264"})
 MP4_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
@@ -129,7 +129,7 @@ def remux_faststart(
     No re-encode: the packets are copied as they are. The file is written under
     a temporary name in `dest`'s directory and renamed, so `dest` is complete or absent.
     """
-    cmd = [*_base(ffmpeg), "-i", str(source)]
+    cmd = [*ffmpeg_command(ffmpeg, progress=True), "-i", str(source)]
     cmd += ["-map", "0:v:0?", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart"]
     _write(cmd, dest, "mp4", "faststart remux", None, hooks)
     return dest
@@ -145,16 +145,20 @@ def transcode_audio(
     """Encode the first audio stream to AAC-LC, 48 kHz stereo, 160 kb/s, in an `.m4a`."""
     if not info.audio_streams:
         raise EncodeError("this file has no audio to convert", bad_input=True)
-    cmd = [*_base(ffmpeg), "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    cmd = [
+        *ffmpeg_command(ffmpeg, progress=True),
+        "-i",
+        str(source),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
+    ]
     cmd += ["-c:a", "aac", "-profile:a", "aac_low", "-b:a", AUDIO_BITRATE]
     cmd += ["-ar", AUDIO_RATE, "-ac", "2", "-movflags", "+faststart"]
     _write(cmd, dest, "ipod", "audio conversion", info.duration, hooks)
     return dest
-
-
-def _base(ffmpeg: str) -> list[str]:
-    quiet = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
-    return [ffmpeg, *quiet, "-progress", "pipe:1"]
 
 
 def _write(

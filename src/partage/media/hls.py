@@ -51,7 +51,15 @@ from partage.media.playlists import (
     write_atomic,
 )
 from partage.media.probe import MediaInfo, StreamInfo
-from partage.media.run import Cancelled, EncodeError, Progress, ShouldStop, TimedOut, run_ffmpeg
+from partage.media.run import (
+    Cancelled,
+    EncodeError,
+    Progress,
+    ShouldStop,
+    TimedOut,
+    ffmpeg_command,
+    run_ffmpeg,
+)
 from partage.media.storyboard import (
     STORYBOARD_NAME,
     StoryboardResult,
@@ -189,9 +197,6 @@ def _hls(out: Path, playlist_type: str, stream_map: str) -> list[str]:
     ]  # fmt: skip
 
 
-_HEAD = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats", "-progress", "pipe:1"]
-
-
 def build_command(
     ffmpeg: str,
     source: str | Path,
@@ -213,7 +218,13 @@ def build_command(
     if storyboard is not None:
         board = storyboard_filter(storyboard, info.duration or storyboard.interval)
         chains.append(f"[s{len(rungs)}]{board}[sb]")
-    cmd = [ffmpeg, *_HEAD, "-i", str(source), "-filter_complex", ";".join(chains)]
+    cmd = [
+        *ffmpeg_command(ffmpeg, progress=True),
+        "-i",
+        str(source),
+        "-filter_complex",
+        ";".join(chains),
+    ]
     for i in range(len(rungs)):
         cmd += ["-map", f"[v{i}]"]
     for a in audio:
@@ -246,7 +257,7 @@ def reference_command(
     if not rungs:
         raise ValueError("no rungs to encode")
     out = Path(out_dir)
-    cmd = [ffmpeg, *_HEAD, "-i", str(source)]
+    cmd = [*ffmpeg_command(ffmpeg, progress=True), "-i", str(source)]
     cmd += ["-filter_complex", ";".join(_video_chains(None, rungs, 0))]
     for i in range(len(rungs)):
         cmd += ["-map", f"[v{i}]"] + (["-map", "0:a:0"] if has_audio else [])

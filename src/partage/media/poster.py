@@ -35,6 +35,7 @@ from partage.media.run import (
     Hooks,
     Progress,
     TimedOut,
+    ffmpeg_command,
     run_ffmpeg,
     without_progress,
 )
@@ -67,10 +68,6 @@ def _fit(limit: int) -> str:
     w = f"max(2,trunc(min({dw},{dw}*{limit}/{longest})/2+0.0001)*2)"
     h = f"max(2,trunc(min(ih,ih*{limit}/{longest})/2+0.0001)*2)"
     return f"scale=w='{w}':h='{h}',setsar=1"
-
-
-def _base(ffmpeg: str) -> list[str]:
-    return [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
 
 
 def _jpeg_outputs(*pairs: tuple[str, Path]) -> list[str]:
@@ -129,7 +126,7 @@ def make_poster(
         cover = _cover_art(info)
         if cover is None:
             raise EncodeError("this file has no picture to make a poster from", bad_input=True)
-        cmd = [*_base(ffmpeg), "-i", str(source)]
+        cmd = [*ffmpeg_command(ffmpeg), "-i", str(source)]
         cmd += ["-filter_complex", f"[0:{cover.index}]{_fit(LARGE_SIDE)},{tail}", *outputs]
         run(cmd, "cover art poster")
         return _written(big, small, "the cover art gave no picture", hooks.get("progress"))
@@ -143,7 +140,7 @@ def make_poster(
             f"thumbnail=n={frames}",
         ]
     )
-    cmd = [*_base(ffmpeg), "-ss", f"{seek:.3f}", "-t", f"{SEARCH_WINDOW_SECONDS:g}"]
+    cmd = [*ffmpeg_command(ffmpeg), "-ss", f"{seek:.3f}", "-t", f"{SEARCH_WINDOW_SECONDS:g}"]
     main = f"[0:{info.video.index}]"
     cmd += ["-i", str(source), "-filter_complex", f"{main}{chain},{tail}", *outputs]
     try:
@@ -156,7 +153,7 @@ def make_poster(
         # ffmpeg 7+ fails rather than write nothing when no frame reached the
         # encoder; the first-frame run below says whether the input is at fault.
         pass
-    cmd = [*_base(ffmpeg), "-i", str(source)]
+    cmd = [*ffmpeg_command(ffmpeg), "-i", str(source)]
     cmd += ["-filter_complex", f"{main}{_fit(LARGE_SIDE)},{tail}", *outputs]
     run(cmd, "poster (first frame)")
     return _written(big, small, "no video frame could be decoded", hooks.get("progress"))
@@ -183,7 +180,7 @@ def make_image_thumbnails(
             f"[t]{_fit(SMALL_SIDE)}[thumb]",
         ]
     )
-    cmd = [*_base(ffmpeg), "-i", str(source), "-filter_complex", graph]
+    cmd = [*ffmpeg_command(ffmpeg), "-i", str(source), "-filter_complex", graph]
     cmd += _jpeg_outputs(("thumb", thumb), ("preview", preview))
     run_ffmpeg(cmd, what="image thumbnails", **without_progress(hooks))
     return _written(thumb, preview, "the image gave no picture", hooks.get("progress"))

@@ -110,6 +110,13 @@ def without_progress(hooks: Hooks) -> Hooks:
     return quiet
 
 
+def ffmpeg_command(ffmpeg: str, *, progress: bool = False) -> list[str]:
+    """The start of every ffmpeg command: quiet, non-interactive, overwriting; with
+    `-progress pipe:1` when the caller follows progress through `run_ffmpeg`."""
+    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    return [*cmd, "-progress", "pipe:1"] if progress else cmd
+
+
 def run_ffmpeg(
     cmd: Sequence[str | Path],
     *,

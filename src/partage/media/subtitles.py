@@ -31,7 +31,7 @@ import charset_normalizer
 from typing_extensions import Unpack
 
 from partage.media.probe import MediaInfo
-from partage.media.run import EncodeError, Hooks, run_ffmpeg, without_progress
+from partage.media.run import EncodeError, Hooks, ffmpeg_command, run_ffmpeg, without_progress
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
 
@@ -177,13 +177,7 @@ def to_webvtt(
         src, out = Path(tmp) / f"in{suffix}", Path(tmp) / "out.vtt"
         src.write_text(text, encoding="utf-8")
         cmd = [
-            ffmpeg,
-            "-hide_banner",
-            "-nostdin",
-            "-y",
-            "-loglevel",
-            "error",
-            "-nostats",
+            *ffmpeg_command(ffmpeg),
             "-f",
             fmt,
             "-i",
@@ -338,8 +332,7 @@ def extract_embedded(
             progress(100.0)
         return []
     out_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
-    cmd += ["-i", str(source)]
+    cmd = [*ffmpeg_command(ffmpeg), "-i", str(source)]
     paths = []
     for s in streams:
         path = out_dir / f"subtitle-{s.index}.vtt"

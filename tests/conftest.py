@@ -70,7 +70,8 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
 
 def db_context(srv: Server) -> Context:
     """The same database and store the server uses (real SQLite, no mock)."""
-    return Context.build(Settings(data_dir=srv.data_dir, database_url=srv.database_url))
+    storage = {k.removeprefix("PARTAGE_").lower(): v for k, v in srv.storage_env.items()}
+    return Context.build(Settings(data_dir=srv.data_dir, database_url=srv.database_url, **storage))
 
 
 def make_account(srv: Server, plan: str = "free", **plan_overrides: int | None) -> Account:

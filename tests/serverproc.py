@@ -78,6 +78,17 @@ def new_database() -> str | None:
     return url.render_as_string(hide_password=False)
 
 
+def new_storage() -> dict[str, str]:
+    """Settings for a new, empty object store (a bucket on the tests' S3 server) in the
+    scaled run (`PARTAGE_TEST_STORAGE=s3`); nothing (local disk) in the embedded run."""
+    from tests.s3server import USE_S3, s3_server
+
+    if not USE_S3:
+        return {}
+    server = s3_server()
+    return server.env(server.new_bucket())
+
+
 @dataclass
 class Server:
     data_dir: Path
@@ -86,6 +97,7 @@ class Server:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     database_url: str | None = field(default_factory=new_database)
+    storage_env: dict[str, str] = field(default_factory=new_storage)
 
     @property
     def url(self) -> str:
@@ -102,6 +114,7 @@ class Server:
         )
         if self.database_url:
             env["PARTAGE_DATABASE_URL"] = self.database_url
+        env.update(self.storage_env)
         env.update(self.env)
         return env
 

@@ -71,6 +71,9 @@ def check_storage(settings: Settings) -> None:
     root = Path(settings.blob_root)
     where = f"PARTAGE_STORAGE_URL={settings.storage_url}" if settings.storage_url else (
         f"blob store {root}")  # fmt: skip
+    if settings.storage_url and settings.storage_url.startswith("s3://"):
+        _check_s3(settings, where)
+        return
     try:
         open_store(settings)  # creates its directories
         probe = root / ".preflight"
@@ -80,6 +83,24 @@ def check_storage(settings: Settings) -> None:
         raise PreflightError(f"{where}: {str(e).removeprefix('PARTAGE_STORAGE_URL: ')}") from e
     except OSError as e:
         raise PreflightError(f"{where}: not writable ({e.strerror or e}: {e.filename})") from e
+
+
+def _check_s3(settings: Settings, where: str) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from partage.storage import open_store
+
+    try:
+        open_store(settings).check()
+    except ValueError as e:
+        raise PreflightError(f"{where}: {str(e).removeprefix('PARTAGE_STORAGE_URL: ')}") from e
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        why = f"{err.get('Code', 'error')}: {err.get('Message') or _first_line(e)}"
+        raise PreflightError(f"{where}: the bucket refused a test write ({why})") from e
+    except BotoCoreError as e:
+        endpoint = settings.s3_endpoint_url or "AWS"
+        raise PreflightError(f"{where}: unreachable at {endpoint} ({_first_line(e)})") from e
 
 
 def check_queue(settings: Settings) -> None:

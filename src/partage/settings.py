@@ -36,7 +36,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("partage-data")
     database_url: str | None = None  # default: sqlite under data_dir
-    storage_url: str | None = None  # default: file://data_dir/blobs
+    storage_url: str | None = None  # default: file://data_dir/blobs; or s3://bucket/prefix
+    cache_url: str | None = None  # redis://…: rate limits shared by every web process
     secret_key: str | None = None  # default: generated once into data_dir/secret.key
     base_url: str | None = None  # public origin, e.g. https://files.example.org
 
@@ -45,6 +46,22 @@ class Settings(BaseSettings):
 
     registration_open: bool = True
     default_public: bool = True
+
+    # S3-compatible object storage (PARTAGE_STORAGE_URL=s3://bucket/prefix). Unset
+    # credentials and region fall back to boto3's usual chain (AWS_* variables, roles).
+    s3_endpoint_url: str | None = None  # e.g. https://s3.fr-par.scw.cloud, http://minio:9000
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"  # path for MinIO, Garage
+    s3_part_size: int = Field(default=8 * 1024**2, ge=5 * 1024**2, le=5 * 1024**3)
+
+    # Delivery of downloads and streams: `app` (this process sends the bytes),
+    # `x-accel` (nginx sends local files named by X-Accel-Redirect; the app only
+    # authorises), `redirect` (302 to a presigned object-store URL, or to delivery_url).
+    delivery: Literal["app", "x-accel", "redirect"] = "app"
+    x_accel_location: str = "/_partage/"  # nginx internal location: blobs/ and media/ under it
+    delivery_url: str | None = None  # redirect mode: a CDN origin serving the bucket's keys
 
     # Direct links
     direct_link_ttl: int = Field(default=6 * 3600, ge=60)

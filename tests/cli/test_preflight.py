@@ -65,3 +65,29 @@ def test_unwritable_blob_store(tmp_path: Path) -> None:
     done = _serve(tmp_path, PARTAGE_STORAGE_URL=f"file://{blocked}/blobs")
     assert done.returncode == 2
     assert "PARTAGE_STORAGE_URL" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_object_store_stops_serve(tmp_path: Path) -> None:
+    done = _serve(
+        tmp_path,
+        PARTAGE_STORAGE_URL="s3://files/partage",
+        PARTAGE_S3_ENDPOINT_URL=f"http://127.0.0.1:{CLOSED}",
+        PARTAGE_S3_ACCESS_KEY_ID="k",
+        PARTAGE_S3_SECRET_ACCESS_KEY="s",
+        PARTAGE_S3_REGION="us-east-1",
+    )
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line.startswith("partage: PARTAGE_STORAGE_URL=s3://files/partage: unreachable"), line
+    assert len(line.splitlines()) == 1
+
+
+def test_missing_bucket_stops_serve(tmp_path: Path) -> None:
+    from tests.s3server import s3_server
+
+    env = s3_server().env("no-such-bucket")
+    done = _serve(tmp_path, **env)
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert "PARTAGE_STORAGE_URL=s3://no-such-bucket/data: the bucket refused" in line, line
+    assert "NoSuchBucket" in line and len(line.splitlines()) == 1

@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Protocol
 
 
+def check_key(key: str) -> None:
+    """Blob keys are SHA-256 hex digests; anything else (a path, `..`) is refused."""
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise ValueError(f"not a blob key: {key!r}")
+
+
 class BlobIntegrityError(Exception):
     """The bytes offered do not hash to what the caller said they would."""
 
@@ -48,6 +54,13 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def keys(self) -> Iterable[str]: ...
+
+    def presigned_url(
+        self, key: str, ttl: int, *, filename: str | None = None, content_type: str | None = None
+    ) -> str | None:
+        """A URL the client can fetch the blob from directly for `ttl` seconds; None when
+        the backend has no such thing (local disk)."""
+        ...
 
     def check(self) -> None:
         """Raise (OSError or the backend's error) unless the store can be written now.

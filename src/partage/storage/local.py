@@ -14,7 +14,7 @@ from pathlib import Path
 
 import anyio
 
-from partage.storage.base import BlobIntegrityError, StoredBlob
+from partage.storage.base import BlobIntegrityError, StoredBlob, check_key
 
 READ_CHUNK = 256 * 1024
 
@@ -34,8 +34,7 @@ class LocalBlobStore:
         self.tmp.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, key: str) -> Path:
-        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
-            raise ValueError(f"not a blob key: {key!r}")
+        check_key(key)
         return self.root / key[:2] / key[2:4] / key
 
     def _place(self, src: Path, key: str) -> None:
@@ -109,6 +108,11 @@ class LocalBlobStore:
                 yield chunk
         finally:
             os.close(fd)
+
+    def presigned_url(
+        self, key: str, ttl: int, *, filename: str | None = None, content_type: str | None = None
+    ) -> str | None:
+        return None
 
     def delete(self, key: str) -> None:
         self.path_for(key).unlink(missing_ok=True)

@@ -43,38 +43,39 @@ def kill(proc: subprocess.Popen[bytes] | None) -> None:
 # (any database the user may connect to) gives every test server a database of its own
 # on that PostgreSQL server.
 TEST_DATABASE_URL = os.environ.get("PARTAGE_TEST_DATABASE_URL", "")
-CREATED_DATABASES: list[str] = []
+# The multi-node tests run on PostgreSQL in both runs: the machine's server by default.
+SCALED_DATABASE_URL = TEST_DATABASE_URL or "postgresql+psycopg://postgres@127.0.0.1/postgres"
+CREATED_DATABASES: list[tuple[str, str]] = []  # (admin URL, database name)
 
 
 def drop_databases() -> None:
     """Drop the databases this run made (at the end of the session)."""
-    if not CREATED_DATABASES:
-        return
     import sqlalchemy
 
-    admin = sqlalchemy.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in CREATED_DATABASES:
+    for admin_url, name in CREATED_DATABASES:
+        admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
             conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        admin.dispose()
     CREATED_DATABASES.clear()
 
 
-def new_database() -> str | None:
-    """A new, empty database on the test PostgreSQL server; None in the embedded run."""
-    if not TEST_DATABASE_URL:
+def new_database(admin_url: str = TEST_DATABASE_URL) -> str | None:
+    """A new, empty database on a PostgreSQL server (the test one by default); None in
+    the embedded run."""
+    if not admin_url:
         return None
     import secrets
 
     import sqlalchemy
 
     name = f"partage_test_{secrets.token_hex(6)}"
-    admin = sqlalchemy.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    CREATED_DATABASES.append(name)
-    url = sqlalchemy.engine.make_url(TEST_DATABASE_URL).set(database=name)
+    CREATED_DATABASES.append((admin_url, name))
+    url = sqlalchemy.engine.make_url(admin_url).set(database=name)
     return url.render_as_string(hide_password=False)
 
 
@@ -118,7 +119,7 @@ class Server:
         env.update(self.env)
         return env
 
-    def start(self, timeout: float = 30) -> Server:
+    def start(self, timeout: float = 90) -> Server:
         self.port = self.port or free_port()
         log = open(self.data_dir.parent / f"server-{self.data_dir.name}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(

@@ -151,7 +151,8 @@ def test_s3_adopt_is_a_server_side_copy(tmp_path: Path) -> None:
     store.put_bytes("uploads/abc", data)
     sha = hashlib.sha256(data).hexdigest()
     stored = store.adopt("uploads/abc", sha)
-    assert stored.size == len(data) and store.object_size("uploads/abc") is None
+    assert stored.size == len(data) and store.object_size("uploads/abc") == len(data)
+    assert store.head_bytes("uploads/abc", 10) == data[:10]
     assert _read(store, sha, 0, len(data) - 1) == data
 
 

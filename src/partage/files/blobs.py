@@ -58,6 +58,29 @@ def blob_from_staged(
     return blob
 
 
+def blob_from_object(
+    s: Session,
+    store: BlobStore,
+    name: str,
+    sha256: str,
+    size: int,
+    filename: str,
+    declared_mime: str | None = None,
+) -> Blob:
+    """`blob_from_staged` for bytes already in the object store (a server-side copy);
+    the caller deletes the staged object once the transaction has committed."""
+    blob = find_blob(s, sha256)
+    if blob is not None:
+        return blob
+    head = store.head_bytes(name, 8192)  # type: ignore[attr-defined]
+    stored = store.adopt(name, sha256)  # type: ignore[attr-defined]
+    blob = Blob(sha256=sha256, size=size, mime=sniff_mime(head, filename, declared_mime),
+                storage_key=stored.key)  # fmt: skip
+    s.add(blob)
+    s.flush()
+    return blob
+
+
 def release_blob(s: Session, blob_id: int) -> str | None:
     """Drop the blob row if no file references it; return its storage key to delete
     after the transaction commits."""

@@ -6,16 +6,16 @@ the lowest rung published as soon as its first segment exists. Audio: direct
 play, or an AAC copy when browsers cannot play the original; a poster from
 cover art. Images: thumbnails. Anything else: not media.
 
-Each step commits what it made, so the player can use it while later steps
-run. Outputs live in one directory per blob (`media_root/ab/<sha256>/`),
-wiped at the start of each attempt.
+Each step publishes what it made (see `outputs`), then commits it, so the
+player can use it while later steps run. A job works in one directory per
+blob (`media_root/ab/<sha256>/`); an earlier attempt's outputs are wiped at
+its start.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import socket
 import tempfile
 import threading
@@ -35,6 +35,7 @@ from partage.media.ffmpeg import FFmpegNotFound, ffmpeg_path
 from partage.media.hls import EncodeError, encode_hls, plan_storyboard, provisional_result
 from partage.media.ladder import plan_ladder
 from partage.media.models import Media, MediaKind, Subtitle
+from partage.media.outputs import NO_PUBLISHER, Publisher, live_sync, outputs_for
 from partage.media.poster import make_image_thumbnails, make_poster
 from partage.media.probe import MediaInfo, ProbeError, probe
 from partage.media.run import Cancelled, Hooks, TimedOut
@@ -45,10 +46,6 @@ log = logging.getLogger("partage.media")
 HEARTBEAT_SECONDS = 3.0
 
 DIRECT_NAME = {"remux": "direct.mp4", "transcode": "audio.m4a"}
-
-
-def media_dir(ctx: Context, sha256: str) -> Path:
-    return ctx.settings.media_root / sha256[:2] / sha256
 
 
 def worker_name() -> str:
@@ -65,6 +62,7 @@ class _Job:
         self.cancelled = False
         self._last = 0.0
         self.deadline = time.monotonic() + ctx.settings.media_timeout
+        self.publisher: Publisher = NO_PUBLISHER
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -109,6 +107,12 @@ class _Job:
         )  # fmt: skip
 
     def save(self, **values: object) -> None:
+        """Publish what the job made so far, then record it: readers never see a flag
+        before the file it announces."""
+        self.publisher.step()
+        self.save_only(**values)
+
+    def save_only(self, **values: object) -> None:
         with self.ctx.db.session() as s:
             m = s.get(Media, self.blob_id)
             if m is not None:
@@ -149,26 +153,34 @@ def _run(ctx: Context, job: _Job) -> None:
         if blob is None:
             return  # deleted meanwhile: nothing to do
         sha, key, mime = blob.sha256, blob.storage_key, blob.mime
-    out = media_dir(ctx, sha)
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
     job.save(playable=False, hls=None, hls_complete=False, poster=False, direct=None)
+    outputs = outputs_for(ctx)
+    outputs.reset(sha)
+    out = outputs.workdir(sha)
+    out.mkdir(parents=True, exist_ok=True)
+    job.publisher = outputs.publisher(sha)
     ffmpeg = ffmpeg_path(ctx.settings)
-    with _source_file(ctx, key, out) as source:
-        info = probe(source)
-        if info is None:
-            if mime.startswith("image/"):
-                make_image_thumbnails(ffmpeg, source, out, **job.stage(0, 100))
-                job.save(kind=MediaKind.image, poster=True)
-            else:
-                job.save(kind=MediaKind.other)
-            return
-        if info.is_video:
-            _video(ctx, job, ffmpeg, source, info, out)
-        elif info.is_audio_only:
-            _audio(job, ffmpeg, source, info, out)
+    try:
+        with _source_file(ctx, key, out) as source:
+            _make(ctx, job, ffmpeg, source, mime, out)
+    finally:
+        job.publisher.close()
+
+
+def _make(ctx: Context, job: _Job, ffmpeg: str, source: Path, mime: str, out: Path) -> None:
+    info = probe(source)
+    if info is None:
+        if mime.startswith("image/"):
+            make_image_thumbnails(ffmpeg, source, out, **job.stage(0, 100))
+            job.save(kind=MediaKind.image, poster=True)
         else:
             job.save(kind=MediaKind.other)
+    elif info.is_video:
+        _video(ctx, job, ffmpeg, source, info, out)
+    elif info.is_audio_only:
+        _audio(job, ffmpeg, source, info, out)
+    else:
+        job.save(kind=MediaKind.other)
 
 
 def _video(ctx: Context, job: _Job, ffmpeg: str, source: Path, info: MediaInfo, out: Path) -> None:
@@ -204,12 +216,14 @@ def _video(ctx: Context, job: _Job, ffmpeg: str, source: Path, info: MediaInfo, 
 
     def publish_lowest() -> None:
         early = provisional_result(hls_dir, info, rungs[:1])
-        job.save(hls=early.to_json(), playable=True)
+        job.publisher.live()
+        job.save_only(hls=early.to_json(), playable=True)
 
-    result = encode_hls(
-        ffmpeg, source, info, rungs, hls_dir,
-        storyboard=plan_storyboard(info), on_playable=publish_lowest, **job.stage(6, 100),
-    )  # fmt: skip
+    with live_sync(job.publisher):
+        result = encode_hls(
+            ffmpeg, source, info, rungs, hls_dir,
+            storyboard=plan_storyboard(info), on_playable=publish_lowest, **job.stage(6, 100),
+        )  # fmt: skip
     job.save(hls=result.to_json(), hls_complete=True, playable=True)
 
 

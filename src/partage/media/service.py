@@ -12,7 +12,6 @@ into every playlist and segment URL without rewriting anything.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from partage.files.service import get_by_code
 from partage.media import jobs
 from partage.media.hls import HlsResult
 from partage.media.models import JobState, Media, MediaKind, Subtitle
+from partage.media.outputs import outputs_for
 from partage.media.pipeline import DIRECT_NAME
 from partage.media.subtitles import normalise_language
 from partage.security import Signer
@@ -293,19 +293,15 @@ def job_json(m: Media) -> dict[str, Any]:
 
 
 def collect_orphan_outputs(ctx: Context) -> int:
-    """Remove output directories whose blob (and so media row) is gone."""
-    root = ctx.settings.media_root
-    if not root.is_dir():
-        return 0
+    """Remove the outputs of blobs that are gone (their media row with them)."""
+    outputs = outputs_for(ctx)
+    listed = list(outputs.stored())  # before the rows: see S3Outputs.stored
     with ctx.db.read() as s:
         known = set(s.scalars(select(Media.sha256)).all())
     removed = 0
-    young = time.time() - 3600  # a job may have created it just after `known` was read
-    for shard in root.iterdir():
-        if not shard.is_dir():
-            continue
-        for d in shard.iterdir():
-            if d.is_dir() and d.name not in known and d.stat().st_mtime < young:
-                shutil.rmtree(d, ignore_errors=True)
-                removed += 1
+    young = time.time() - 3600  # a local job may have created its directory meanwhile
+    for sha, modified in listed:
+        if sha not in known and modified < young:
+            outputs.remove(sha)
+            removed += 1
     return removed

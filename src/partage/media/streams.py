@@ -12,11 +12,12 @@ file is `private`.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 from partage.context import Context
@@ -27,7 +28,7 @@ from partage.files.models import File
 from partage.media import service
 from partage.media.hls import HlsResult, render_master, storyboard_vtt, subtitle_playlist
 from partage.media.models import Media, Subtitle
-from partage.media.pipeline import media_dir
+from partage.media.outputs import Outputs, outputs_for
 from partage.media.playlists import SubtitleRendition
 
 router = APIRouter(include_in_schema=False)
@@ -109,14 +110,10 @@ def _stream(token: str, path: str, request: Request) -> Response:
             return _text(body, ".vtt", _cache(grant, "max-age=300"))
         if found := _SUBTITLE.match(path):
             return _subtitle(s, f, m, grant, int(found.group(1)), found.group(2))
-        directory = media_dir(ctx, m.sha256)
-        complete = m.hls_complete
+        sha, complete = m.sha256, m.hls_complete
     if not _OUTPUT.match(path):
         raise NotFound("No such stream file.")
-    target = directory / path
-    if not target.is_file():
-        raise NotFound("No such stream file.")
-    return _file(request, ctx, f, grant, target, complete)
+    return _file(request, ctx, f, grant, sha, path, complete)
 
 
 def _master(grant: service.StreamGrant, hls: HlsResult, subs: list[Subtitle]) -> Response:
@@ -138,25 +135,53 @@ def _subtitle(
 
 
 def _file(
-    request: Request, ctx: Context, f: File, grant: service.StreamGrant, target: Path,
+    request: Request, ctx: Context, f: File, grant: service.StreamGrant, sha: str, rel: str,
     complete: bool,
 ) -> Response:  # fmt: skip
-    ext = target.suffix
+    outputs = outputs_for(ctx)
+    local = outputs.local_path(sha, rel)
+    size = local.stat().st_size if local is not None else outputs.size(sha, rel)
+    if size is None:
+        raise NotFound("No such stream file.")
+    ext = Path(rel).suffix
     # A media playlist grows while the ladder runs (EVENT), then is final (VOD).
     growing = "max-age=3600" if complete else "no-cache"
-    policy = growing if ext == ".m3u8" else _IMMUTABLE
-    if (
-        target.name in ("direct.mp4", "audio.m4a")
-        and not grant.owner
-        and _from_start(request.headers.get("range"), target)
-    ):
+    headers = _cache(grant, growing if ext == ".m3u8" else _IMMUTABLE)
+    ranges = _ranges(request.headers.get("range"), size)
+    name = Path(rel).name
+    if name in ("direct.mp4", "audio.m4a") and not grant.owner and _from_start(ranges):
         service.count_view(ctx, f)
-    return FileResponse(target, media_type=_TYPES.get(ext), headers=_cache(grant, policy))
+    if local is not None:
+        return FileResponse(local, media_type=_TYPES.get(ext), headers=headers)
+    return _from_store(outputs, sha, rel, size, ranges, _TYPES.get(ext), headers)
 
 
-def _from_start(range_header: str | None, target: Path) -> bool:
+def _ranges(header: str | None, size: int) -> list[tuple[int, int]] | None:
+    return parse_ranges(header, size) if header else None
+
+
+def _from_start(ranges: list[tuple[int, int]] | None) -> bool:
     """Whether a GET reads byte 0 (a view starting), whatever form its Range takes."""
-    if range_header is None:
-        return True
-    ranges = parse_ranges(range_header, target.stat().st_size)
     return ranges is None or any(start == 0 for start, _ in ranges)
+
+
+def _from_store(
+    outputs: Outputs, sha: str, rel: str, size: int, ranges: list[tuple[int, int]] | None,
+    media_type: str | None, headers: dict[str, str],
+) -> Response:  # fmt: skip
+    """An output from the object store: whole, or the one range asked for (players ask
+    for one at a time; several are answered whole)."""
+    headers = {**headers, "Accept-Ranges": "bytes"}
+    if ranges == []:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    start, end, status = 0, size - 1, 200
+    if ranges is not None and len(ranges) == 1:
+        (start, end), status = ranges[0], 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    body = outputs.read(sha, rel, start, end) if size else _nothing()
+    return StreamingResponse(body, status_code=status, media_type=media_type, headers=headers)
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    yield b""

@@ -60,6 +60,7 @@ class S3BlobStore:
         addressing_style: str = "auto",
         part_size: int = 8 * 1024**2,
         spool_dir: Path | None = None,
+        profile: str | None = None,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix
@@ -72,7 +73,7 @@ class S3BlobStore:
             connect_timeout=5,
             read_timeout=60,
         )
-        self.client: Any = boto3.session.Session().client(
+        self.client: Any = boto3.session.Session(profile_name=profile).client(
             "s3",
             endpoint_url=endpoint_url,
             region_name=region,
@@ -124,7 +125,8 @@ class S3BlobStore:
             spool.unlink(missing_ok=True)
 
     def adopt(self, name: str, sha256: str) -> StoredBlob:
-        """Make the staged object `name` the blob `sha256` by server-side copy, then drop it."""
+        """Make the staged object `name` the blob `sha256` by server-side copy. The caller
+        deletes `name` (after its transaction commits)."""
         size = self.object_size(name)
         if size is None:
             raise FileNotFoundError(name)
@@ -135,8 +137,15 @@ class S3BlobStore:
                 self.name_for(sha256),
                 Config=self.transfer,
             )
-        self.delete_object(name)
         return StoredBlob(sha256, sha256, size)
+
+    def head_bytes(self, name: str, n: int) -> bytes:
+        """The first `n` bytes of an object (content sniffing)."""
+        body = self.client.get_object(
+            Bucket=self.bucket, Key=self.full(name), Range=f"bytes=0-{n - 1}"
+        )["Body"]
+        with body:
+            return bytes(body.read())
 
     def exists(self, key: str) -> bool:
         return self.size(key) is not None
@@ -159,6 +168,25 @@ class S3BlobStore:
             key = name.rsplit("/", 1)[-1]
             if len(key) == 64:
                 yield key
+
+    def list_blobs(self) -> Iterator[tuple[str, int, float]]:
+        """(key, size, modification time) of every stored blob, for maintenance."""
+        for name, size, mtime in self.list_objects_with_times("blobs/"):
+            key = name.rsplit("/", 1)[-1]
+            if len(key) == 64 and name == self.name_for_relative(key):
+                yield key, size, mtime
+
+    def name_for_relative(self, key: str) -> str:
+        """A blob's object name relative to the store's prefix."""
+        return self.name_for(key)[len(self.prefix) :]
+
+    def upload_blob(self, path: Path, key: str) -> None:
+        """Upload a local file as blob `key`, leaving the file in place (the caller has
+        checked that it hashes to `key`)."""
+        self.client.upload_file(str(path), self.bucket, self.name_for(key), Config=self.transfer)
+
+    def download_blob(self, key: str, path: Path) -> None:
+        self.client.download_file(self.bucket, self.name_for(key), str(path), Config=self.transfer)
 
     def check(self) -> None:
         probe = self.full(f".probe/{os.urandom(8).hex()}")
@@ -215,6 +243,16 @@ class S3BlobStore:
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"][cut:], int(item["Size"])
+
+    def list_objects_with_times(self, prefix: str) -> Iterator[tuple[str, int, float]]:
+        """(name, size, last modified as a Unix time) of every object under `prefix`."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.full(prefix)
+        )
+        cut = len(self.prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"][cut:], int(item["Size"]), item["LastModified"].timestamp()
 
     def presign_object(
         self,

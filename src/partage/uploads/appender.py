@@ -69,8 +69,14 @@ class Append:
     """Holds the staging file's lock from `begin_append` until `finish` or `abort`.
 
     `persist(offset, sha)` records a durable offset (and keeps the running hash);
-    `complete(sha)` ingests the finished upload. Both run in a worker thread.
+    `complete(sha)` ingests the finished upload (`sha` is None when this process
+    could not follow the hash; see `objectstaging`). Both run in a worker thread.
+    The staging file holds the upload's bytes from offset `base` on (0 on local
+    disk; with an object store, the tail after the parts already sent).
     """
+
+    spill_at: float = float("inf")  # tail size that triggers `spill_part` (object stores)
+    on_close: Callable[[], None] | None = None  # e.g. release the upload's lease
 
     def __init__(
         self,
@@ -84,7 +90,9 @@ class Append:
         sha: Any | None,
         checksum: Checksum | None,
         persist: Callable[[int, bool], datetime | None],
-        complete: Callable[[str], str],
+        complete: Callable[[str | None], str],
+        base: int = 0,
+        hash_later: bool = False,
     ) -> None:
         self.upload_id = upload_id
         self.fd = fd
@@ -100,7 +108,9 @@ class Append:
         self._persist = persist
         self._complete = complete
         self.discard = False
-        os.lseek(fd, start, os.SEEK_SET)
+        self.base = base
+        self.hash_later = hash_later  # complete even without a running hash
+        os.lseek(fd, start - base, os.SEEK_SET)
 
     async def receive(self, stream: AsyncIterator[bytes]) -> None:
         fd, sha, chk, limit = self.fd, self.sha, self.chunk_hash, self.limit
@@ -120,21 +130,28 @@ class Append:
                 chk.update(chunk)
             pos += n
             self.pos = pos
-            if pos - flushed >= WRITEBACK_STEP:
-                start_writeback(fd, flushed, pos - flushed)
+            if pos - self.base >= self.spill_at:
+                while pos - self.base >= self.spill_at:
+                    await self.spill_part()
+                flushed = self.base
+            elif pos - flushed >= WRITEBACK_STEP:
+                start_writeback(fd, flushed - self.base, pos - flushed)
                 flushed = pos
+
+    async def spill_part(self) -> None:
+        """Send a full part of the staging file elsewhere (see `objectstaging`)."""
 
     def _rollback(self) -> None:
         """Forget this PATCH's bytes: the file and the running hash go back to the start."""
-        os.ftruncate(self.fd, self.start)
+        os.ftruncate(self.fd, self.start - self.base)
         self.pos = self.start
         self.sha = self.sha_at_start
         if self.sha is not None:
             keep_state(self.upload_id, self.start, self.sha.copy())
 
     def _sync(self) -> None:
-        if os.fstat(self.fd).st_size != self.pos:
-            os.ftruncate(self.fd, self.pos)
+        if os.fstat(self.fd).st_size != self.pos - self.base:
+            os.ftruncate(self.fd, self.pos - self.base)
         os.fsync(self.fd)
 
     def close(self) -> None:
@@ -142,6 +159,8 @@ class Append:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = -1
+            if self.on_close is not None:
+                self.on_close()
 
     def finish(self) -> AppendResult:
         """The request body was read to its end: verify, make durable, record, maybe ingest."""
@@ -153,9 +172,10 @@ class Append:
                     f"Upload-Checksum: the chunk was discarded; the offset is still {self.start}."
                 )
             self._sync()
-            if self.length is not None and self.pos == self.length and self.sha is not None:
+            hashed = self.sha is not None or self.hash_later
+            if self.length is not None and self.pos == self.length and hashed:
                 try:
-                    code = self._complete(self.sha.hexdigest())
+                    code = self._complete(self.sha.hexdigest() if self.sha is not None else None)
                 except BaseException:
                     self._record()
                     raise

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
+from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
@@ -20,10 +23,12 @@ from partage.errors import BadRequest, Conflict, NotFound, TooLarge
 from partage.files.models import File
 from partage.files.quota import max_file_size
 from partage.humanize import size as hsize
+from partage.storage.s3 import S3BlobStore, is_missing
 from partage.uploads.appender import AppendResult, drop_state
 from partage.uploads.errors import UploadBusy
 from partage.uploads.ingest import Staged, ingest
 from partage.uploads.models import Upload
+from partage.uploads.objectstaging import new_holder, object_store, release_lease, take_lease
 from partage.uploads.service import (
     check_live,
     get_owned,
@@ -65,6 +70,31 @@ def _check_parts(ctx: Context, user: User, part_ids: list[str]) -> int:
     return total
 
 
+def _fetch(store: S3BlobStore, pid: str, path: Path) -> None:
+    try:
+        store.download(f"uploads/{pid}", path)
+    except ClientError as exc:
+        if is_missing(exc):
+            raise Conflict(f"The partial upload {pid} lost its bytes; upload it again.") from exc
+        raise
+
+
+@contextmanager
+def _leases(ctx: Context, part_ids: list[str]) -> Iterator[None]:
+    """Hold every partial's lease (any node) while they are read."""
+    holder = new_holder()
+    taken: list[str] = []
+    try:
+        for pid in part_ids:
+            if not take_lease(ctx, pid, holder):
+                raise UploadBusy(f"The partial upload {pid} is busy; retry in a moment.")
+            taken.append(pid)
+        yield
+    finally:
+        for pid in taken:
+            release_lease(ctx, pid, holder)
+
+
 def create_final(
     ctx: Context, user: User, part_ids: list[str], metadata: str | None
 ) -> tuple[str, AppendResult]:
@@ -76,6 +106,11 @@ def create_final(
     sha = hashlib.sha256()
     with ExitStack() as stack:
         sources: list[int] = []
+        store = object_store(ctx)
+        if store is not None:  # partials were assembled as objects: bring them here
+            stack.enter_context(_leases(ctx, part_ids))
+            for pid in part_ids:
+                _fetch(store, pid, staging_file(ctx, pid))
         for pid in part_ids:
             try:
                 fd = os.open(staging_file(ctx, pid), os.O_RDONLY)
@@ -140,4 +175,6 @@ def create_final(
         for pid in part_ids:
             staging_file(ctx, pid).unlink(missing_ok=True)
             drop_state(pid)
+            if store is not None:
+                store.delete_object(f"uploads/{pid}")
     return final_id, AppendResult(total, total, None, files[0].code)

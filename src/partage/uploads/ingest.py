@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
 from partage.context import Context
-from partage.files.blobs import blob_from_staged
+from partage.files.blobs import blob_from_object, blob_from_staged
 from partage.files.folders import resolve_path
 from partage.files.models import File, Folder
 from partage.files.quota import check_quota
@@ -32,10 +32,14 @@ from partage.uploads.spec import FileSpec
 
 @dataclass
 class Staged:
-    path: Path
+    """Finished upload bytes: a local staging file, or an object in the store
+    (`object_name`, for uploads staged there; see `uploads.objectstaging`)."""
+
+    path: Path | None
     sha256: str
     size: int
     spec: FileSpec
+    object_name: str | None = None
 
 
 def _folder_id(s: Session, user: User, spec: FileSpec) -> int | None:
@@ -83,12 +87,19 @@ def ingest(
                     to_process = []
                     for item in items:
                         assert item.spec.name is not None
-                        link = _link(item.path)
-                        links.append(link)
-                        blob = blob_from_staged(
-                            s, ctx.store, link, item.sha256, item.size, item.spec.name,
-                            item.spec.filetype,
-                        )  # fmt: skip
+                        if item.object_name is not None:
+                            blob = blob_from_object(
+                                s, ctx.store, item.object_name, item.sha256, item.size,
+                                item.spec.name, item.spec.filetype,
+                            )  # fmt: skip
+                        else:
+                            assert item.path is not None
+                            link = _link(item.path)
+                            links.append(link)
+                            blob = blob_from_staged(
+                                s, ctx.store, link, item.sha256, item.size, item.spec.name,
+                                item.spec.filetype,
+                            )  # fmt: skip
                         f = create_file(
                             s,
                             user,
@@ -117,7 +128,10 @@ def ingest(
         for link in links:
             link.unlink(missing_ok=True)
     for item in items:
-        item.path.unlink(missing_ok=True)
+        if item.path is not None:
+            item.path.unlink(missing_ok=True)
+        if item.object_name is not None:  # now a blob (or a duplicate of one)
+            ctx.store.delete_object(item.object_name)  # type: ignore[attr-defined]
     # Only now that the files are committed may a worker look for them.
     media_jobs.enqueue(ctx, to_process)
     return files

@@ -26,3 +26,10 @@ class Upload(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
+    # With an object store: the S3 multipart upload holding the staged bytes, and its
+    # parts so far as [[number, etag, size], …] (the tail lives in a temporary object).
+    multipart_id: Mapped[str | None] = mapped_column(String(1024))
+    staged_parts: Mapped[list[list[Any]] | None] = mapped_column(JSON)
+    # Which request may write to the upload (any node): taken and released by PATCHes.
+    lease_holder: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

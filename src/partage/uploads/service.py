@@ -36,10 +36,21 @@ from partage.errors import (
 from partage.files.models import File
 from partage.files.quota import check_size, max_file_size, reserved_bytes, used_bytes
 from partage.humanize import size as hsize
+from partage.storage.s3 import S3BlobStore
 from partage.uploads.appender import Append, AppendResult, drop_state, take_state
 from partage.uploads.errors import OffsetMismatch, PastLength, UploadBusy, UploadExpired
 from partage.uploads.ingest import Staged, ingest
 from partage.uploads.models import Upload
+from partage.uploads.objectstaging import (
+    ObjectAppend,
+    ObjectStaging,
+    lease_live,
+    new_holder,
+    object_store,
+    release_lease,
+    sweep,
+    take_lease,
+)
 from partage.uploads.protocol import Checksum, parse_metadata, without_key
 from partage.uploads.spec import FileSpec, build_spec
 from partage.uploads.staging import hash_prefix, is_upload_id, new_upload_id, try_lock, upload_path
@@ -173,42 +184,20 @@ def begin_append(
         if content_length:
             raise PastLength("This upload is complete: it takes no more bytes.")
         return AppendResult(row.offset, row.length, None, _file_code(ctx, row))
+    store = object_store(ctx)
+    if store is not None:
+        return _begin_object_append(ctx, user, upload_id, store, offset=offset,
+                                    declared_length=declared_length,
+                                    content_length=content_length, checksum=checksum)  # fmt: skip
     path = staging_file(ctx, upload_id)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if not try_lock(fd):
-            raise UploadBusy(
-                "Another request is writing to this upload right now; retry once it is done."
-            )
+            raise _busy()
         with ctx.db.session() as s:  # authoritative now that we hold the lock
-            row = s.get(Upload, upload_id)  # type: ignore[assignment]
-            if row is None:
-                path.unlink(missing_ok=True)
-                raise NotFound(f"No upload {upload_id!r}: it was terminated.")
-            if row.completed_at is not None:  # finished by another request meanwhile
-                path.unlink(missing_ok=True)  # the empty file our open() created
-                raise OffsetMismatch(
-                    f"This upload was completed meanwhile (offset {row.offset}): "
-                    "ask HEAD for its state."
-                )
+            row = _live_row(s, upload_id, path)
             _reconcile(s, row, fd)
-            if declared_length is not None:
-                _declare_length(s, ctx, user, row, declared_length)
-            if offset != row.offset:
-                raise OffsetMismatch(
-                    f"Upload-Offset is {offset} but the upload is at offset {row.offset}: "
-                    "ask HEAD for the offset and resume from there."
-                )
-            if row.length is not None:
-                limit = row.length
-                error: PartageError = PastLength(
-                    f"This upload is {row.length} bytes long: the data sent at offset {offset} "
-                    "goes past its end. Nothing of it was kept."
-                )
-            else:
-                limit, error = _deferred_limit(s, user, ctx, upload_id)
-            if content_length is not None and offset + content_length > limit:
-                raise error
+            limit, error = _check_append(s, ctx, user, row, offset, declared_length, content_length)
             start, length, partial = row.offset, row.length, row.is_partial
             spec = spec_of(row)
         sha = None
@@ -219,18 +208,11 @@ def begin_append(
         raise
 
     def persist(new_offset: int, changed: bool) -> datetime | None:
-        with ctx.db.session() as s:
-            r = s.get(Upload, upload_id)
-            if r is None:
-                raise NotFound(f"No upload {upload_id!r}: it was terminated meanwhile.")
-            r.offset = new_offset
-            if changed:  # the expiry slides while the client makes progress
-                r.expires_at = new_expiry(ctx)
-            return r.expires_at
+        return _persist(ctx, upload_id, new_offset, changed)
 
-    def complete(sha256: str) -> str:
-        assert length is not None and spec is not None
-        return _complete(ctx, user, upload_id, path, sha256, length, spec)
+    def complete(sha256: str | None) -> str:
+        assert length is not None and spec is not None and sha256 is not None
+        return _complete(ctx, user, upload_id, Staged(path, sha256, length, spec))
 
     return Append(
         upload_id=upload_id,
@@ -246,6 +228,120 @@ def begin_append(
     )
 
 
+def _busy() -> UploadBusy:
+    return UploadBusy("Another request is writing to this upload right now; retry once it is done.")
+
+
+def _live_row(s: Session, upload_id: str, path: Path) -> Upload:
+    row = s.get(Upload, upload_id)
+    if row is None:
+        path.unlink(missing_ok=True)
+        raise NotFound(f"No upload {upload_id!r}: it was terminated.")
+    if row.completed_at is not None:  # finished by another request meanwhile
+        path.unlink(missing_ok=True)  # the empty file our open() created
+        raise OffsetMismatch(
+            f"This upload was completed meanwhile (offset {row.offset}): ask HEAD for its state."
+        )
+    return row
+
+
+def _check_append(
+    s: Session, ctx: Context, user: User, row: Upload, offset: int,
+    declared_length: int | None, content_length: int | None,
+) -> tuple[int, PartageError]:  # fmt: skip
+    """The PATCH's offset and size against the upload (we hold its lock); its size limit."""
+    if declared_length is not None:
+        _declare_length(s, ctx, user, row, declared_length)
+    if offset != row.offset:
+        raise OffsetMismatch(
+            f"Upload-Offset is {offset} but the upload is at offset {row.offset}: "
+            "ask HEAD for the offset and resume from there."
+        )
+    if row.length is not None:
+        limit = row.length
+        error: PartageError = PastLength(
+            f"This upload is {row.length} bytes long: the data sent at offset {offset} "
+            "goes past its end. Nothing of it was kept."
+        )
+    else:
+        limit, error = _deferred_limit(s, user, ctx, row.id)
+    if content_length is not None and offset + content_length > limit:
+        raise error
+    return limit, error
+
+
+def _persist(
+    ctx: Context, upload_id: str, new_offset: int, changed: bool,
+    staging: ObjectStaging | None = None,
+) -> datetime | None:  # fmt: skip
+    with ctx.db.session() as s:
+        r = s.get(Upload, upload_id)
+        if r is None:
+            raise NotFound(f"No upload {upload_id!r}: it was terminated meanwhile.")
+        r.offset = new_offset
+        if staging is not None:
+            staging.record(r)
+        if changed:  # the expiry slides while the client makes progress
+            r.expires_at = new_expiry(ctx)
+        return r.expires_at
+
+
+def _begin_object_append(
+    ctx: Context, user: User, upload_id: str, store: S3BlobStore, *, offset: int,
+    declared_length: int | None, content_length: int | None, checksum: Checksum | None,
+) -> ObjectAppend:  # fmt: skip
+    """`begin_append` with the bytes staged in the object store (see `objectstaging`)."""
+    holder = new_holder()
+    if not take_lease(ctx, upload_id, holder):
+        raise _busy()
+    path = staging_file(ctx, upload_id)
+    fd = -1
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        with ctx.db.session() as s:
+            row = _live_row(s, upload_id, path)
+            limit, error = _check_append(s, ctx, user, row, offset, declared_length, content_length)
+            staging = ObjectStaging(store, upload_id, row)
+            start, length, partial = row.offset, row.length, row.is_partial
+            spec = spec_of(row)
+        sha = take_state(upload_id, start)
+        tail = start - staging.base
+        if sha is None or os.fstat(fd).st_size != tail:  # another node wrote the tail
+            got = staging.load_tail(fd, tail)
+            if got != tail:
+                raise Conflict(f"Upload {upload_id}: its staged bytes were lost; start again.")
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        release_lease(ctx, upload_id, holder)
+        raise
+
+    def persist(new_offset: int, changed: bool) -> datetime | None:
+        if partial and length is not None and new_offset == length:
+            staging.assemble(fd, new_offset - staging.base)  # concatenation reads it whole
+            os.ftruncate(fd, 0)
+            staging.multipart_id, staging.parts = None, []
+        return _persist(ctx, upload_id, new_offset, changed, staging)
+
+    def complete(sha256: str | None) -> str:
+        assert length is not None and spec is not None
+        name = staging.assemble(fd, length - staging.base)
+        digest = sha256 or staging.hash_object()
+        return _complete(ctx, user, upload_id, Staged(None, digest, length, spec, name))
+
+    def renew() -> None:
+        if not take_lease(ctx, upload_id, holder):
+            raise _busy()
+
+    append = ObjectAppend(
+        staging=staging, renew=renew, upload_id=upload_id, fd=fd, start=start, length=length,
+        limit=limit, limit_error=error, sha=None if partial else sha, checksum=checksum,
+        persist=persist, complete=complete, hash_later=not partial,
+    )  # fmt: skip
+    append.on_close = lambda: release_lease(ctx, upload_id, holder)
+    return append
+
+
 def _declare_length(s: Session, ctx: Context, user: User, row: Upload, length: int) -> None:
     if row.length is not None:
         if row.length != length:
@@ -257,18 +353,17 @@ def _declare_length(s: Session, ctx: Context, user: User, row: Upload, length: i
     row.length = length
 
 
-def _complete(
-    ctx: Context, user: User, upload_id: str, path: Path, sha256: str, length: int, spec: FileSpec
-) -> str:
+def _complete(ctx: Context, user: User, upload_id: str, staged: Staged) -> str:
     def record(s: Session, files: list[File]) -> None:
         r = s.get(Upload, upload_id)
         if r is None:
             raise NotFound(f"No upload {upload_id!r}: it was terminated meanwhile.")
         now = utcnow()
-        r.offset, r.completed_at, r.file_id = length, now, files[0].id
+        r.offset, r.completed_at, r.file_id = staged.size, now, files[0].id
+        r.lease_holder = r.lease_until = None
         r.expires_at = new_expiry(ctx)  # the record answers GET for a while, then goes
 
-    files = ingest(ctx, user, [Staged(path, sha256, length, spec)], before_commit=record)
+    files = ingest(ctx, user, [staged], before_commit=record)
     return files[0].code
 
 
@@ -299,7 +394,7 @@ def get_info(ctx: Context, user: User, upload_id: str) -> UploadInfo:
         check_live(row)
         file = s.get(File, row.file_id) if row.file_id else None
     offset = row.offset
-    if row.completed_at is None:
+    if row.completed_at is None and object_store(ctx) is None:
         # Never report more than is durably staged (the database may be ahead after a crash).
         try:
             offset = min(offset, staging_file(ctx, upload_id).stat().st_size)
@@ -316,9 +411,17 @@ def terminate(ctx: Context, user: User, upload_id: str) -> None:
                 "This upload is complete: it is a file now. Delete the file itself "
                 "(DELETE /api/v1/files/{code}) to remove it."
             )
+        staging = _object_staging(ctx, row)
         s.delete(row)
     staging_file(ctx, upload_id).unlink(missing_ok=True)
+    if staging is not None:
+        staging.discard()
     drop_state(upload_id)
+
+
+def _object_staging(ctx: Context, row: Upload) -> ObjectStaging | None:
+    store = object_store(ctx)
+    return ObjectStaging(store, row.id, row) if store is not None else None
 
 
 def _remove_if_idle(ctx: Context, upload_id: str) -> bool:
@@ -333,10 +436,16 @@ def _remove_if_idle(ctx: Context, upload_id: str) -> bool:
             return False
         with ctx.db.session() as s:
             row = s.get(Upload, upload_id)
-            if row is None or row.completed_at is not None or row.expires_at > utcnow():
+            now = utcnow()
+            if row is None or row.completed_at is not None or row.expires_at > now:
                 return False
+            if lease_live(row, now):  # a request on some node is writing to it
+                return False
+            staging = _object_staging(ctx, row)
             s.delete(row)
         path.unlink(missing_ok=True)
+        if staging is not None:
+            staging.discard()
         return True
     finally:
         if fd >= 0:
@@ -375,6 +484,9 @@ def _sweep_staging(ctx: Context) -> None:
     cutoff = utcnow().timestamp() - ctx.settings.upload_expiry
     with ctx.db.read() as s:
         live = set(s.scalars(select(Upload.id).where(Upload.completed_at.is_(None))))
+    store = object_store(ctx)
+    if store is not None:
+        sweep(store, live, utcnow() - timedelta(seconds=ctx.settings.upload_expiry))
     for entry in os.scandir(staging):
         if entry.name in live or not entry.is_file(follow_symlinks=False):
             continue

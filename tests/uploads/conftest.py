@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import Account
+from tests.conftest import db_context
 from tests.serverproc import Server
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -60,8 +61,12 @@ def head(acc: Account, url: str) -> httpx.Response:
 
 
 def blob_count(srv: Server) -> int:
-    root = srv.data_dir / "blobs"
-    return sum(1 for p in root.glob("??/??/*") if p.is_file())
+    """Blobs in the server's store (local disk or object store alike)."""
+    ctx = db_context(srv)
+    try:
+        return sum(1 for _ in ctx.store.keys())
+    finally:
+        ctx.close()
 
 
 def staging_files(srv: Server) -> list[Path]:

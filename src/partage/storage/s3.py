@@ -140,10 +140,15 @@ class S3BlobStore:
         return StoredBlob(sha256, sha256, size)
 
     def head_bytes(self, name: str, n: int) -> bytes:
-        """The first `n` bytes of an object (content sniffing)."""
-        body = self.client.get_object(
-            Bucket=self.bucket, Key=self.full(name), Range=f"bytes=0-{n - 1}"
-        )["Body"]
+        """The first `n` bytes of an object (content sniffing); b"" for an empty one."""
+        try:
+            body = self.client.get_object(
+                Bucket=self.bucket, Key=self.full(name), Range=f"bytes=0-{n - 1}"
+            )["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                return b""
+            raise
         with body:
             return bytes(body.read())
 

@@ -327,7 +327,9 @@ def _begin_object_append(
         assert length is not None and spec is not None
         name = staging.assemble(fd, length - staging.base)
         digest = sha256 or staging.hash_object()
-        return _complete(ctx, user, upload_id, Staged(None, digest, length, spec, name))
+        code = _complete(ctx, user, upload_id, Staged(None, digest, length, spec, name))
+        path.unlink(missing_ok=True)  # the tail, now part of the blob
+        return code
 
     def renew() -> None:
         if not take_lease(ctx, upload_id, holder):

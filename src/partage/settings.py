@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("partage-data")
     database_url: str | None = None  # default: sqlite under data_dir
     storage_url: str | None = None  # default: file://data_dir/blobs; or s3://bucket/prefix
+    # A store being retired (same URL forms): reads of blobs the primary lacks fall back
+    # to it while `partage admin migrate-storage` copies them over; writes never go there.
+    storage_fallback_url: str | None = None
     cache_url: str | None = None  # redis://…: rate limits shared by every web process
     secret_key: str | None = None  # default: generated once into data_dir/secret.key
     base_url: str | None = None  # public origin, e.g. https://files.example.org

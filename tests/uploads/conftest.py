@@ -11,8 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Account
-from tests.conftest import db_context
+from tests.conftest import Account, db_context
 from tests.serverproc import Server
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -64,7 +63,7 @@ def blob_count(srv: Server) -> int:
     """Blobs in the server's store (local disk or object store alike)."""
     ctx = db_context(srv)
     try:
-        return sum(1 for _ in ctx.store.keys())
+        return len(list(ctx.store.keys()))
     finally:
         ctx.close()
 

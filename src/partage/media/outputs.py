@@ -23,6 +23,7 @@ from typing import Protocol
 
 from partage.context import Context
 from partage.media.playlists import parse_media_playlist
+from partage.storage import primary_of
 from partage.storage.local import READ_CHUNK
 from partage.storage.s3 import S3BlobStore
 
@@ -236,7 +237,7 @@ class S3Outputs:
 
 
 def outputs_for(ctx: Context) -> Outputs:
-    store = getattr(ctx.store, "primary", ctx.store)  # a migration's read-through store
+    store = primary_of(ctx.store)  # a migration's read-through store writes there
     if isinstance(store, S3BlobStore):
         return S3Outputs(store, ctx.settings.media_root)
     return LocalOutputs(ctx.settings.media_root)

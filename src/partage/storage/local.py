@@ -41,6 +41,12 @@ class LocalBlobStore:
         dest = self.path_for(key)
         if dest.exists():
             src.unlink(missing_ok=True)
+            # Fresh again: `partage admin gc` spares objects younger than its grace period,
+            # and this one may be an orphan about to get its row back.
+            try:
+                os.utime(dest)
+            except OSError:
+                pass
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(src, dest)
@@ -131,3 +137,28 @@ class LocalBlobStore:
         for p in self.root.glob("??/??/*"):
             if p.is_file() and len(p.name) == 64:
                 yield p.name
+
+    def list_blobs(self) -> Iterator[tuple[str, int, float]]:
+        """(key, size, modification time) of every stored blob, for maintenance."""
+        for top in _subdirs(self.root):
+            for mid in _subdirs(self.root / top):
+                with os.scandir(self.root / top / mid) as entries:
+                    for e in entries:
+                        name = e.name
+                        if name[:2] == top and name[2:4] == mid and _is_key(name):
+                            st = e.stat(follow_symlinks=False)
+                            if e.is_file(follow_symlinks=False):
+                                yield name, st.st_size, st.st_mtime
+
+
+def _is_key(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def _subdirs(path: Path) -> list[str]:
+    """The two-character shard directories under `path`, sorted."""
+    try:
+        with os.scandir(path) as entries:
+            return sorted(e.name for e in entries if len(e.name) == 2 and e.is_dir())
+    except FileNotFoundError:
+        return []

@@ -31,6 +31,7 @@ from sqlalchemy import or_, update
 
 from partage.context import Context
 from partage.db import utcnow
+from partage.storage import primary_of
 from partage.storage.s3 import S3BlobStore, is_missing
 from partage.uploads.appender import Append
 from partage.uploads.models import Upload
@@ -41,7 +42,7 @@ HASH_CHUNK = 1 << 20
 
 def object_store(ctx: Context) -> S3BlobStore | None:
     """The S3 store uploads are staged in, or None when they are staged on local disk."""
-    store = getattr(ctx.store, "primary", ctx.store)
+    store = primary_of(ctx.store)  # a migration's read-through store writes there
     return store if isinstance(store, S3BlobStore) else None
 
 

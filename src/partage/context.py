@@ -30,6 +30,7 @@ class Context:
             db=Database(settings.db_url),
             store=open_store(settings),
             link_signer=Signer(settings.signing_key(), "direct-link"),
+            limiter=FailureLimiter.from_settings(settings),  # Redis when PARTAGE_CACHE_URL
         )
 
     def close(self) -> None:

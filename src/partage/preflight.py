@@ -66,7 +66,7 @@ def check_database(settings: Settings) -> None:
 
 
 def check_storage(settings: Settings) -> None:
-    from partage.storage import open_store
+    from partage.storage import store_from_url
 
     root = Path(settings.blob_root)
     where = f"PARTAGE_STORAGE_URL={settings.storage_url}" if settings.storage_url else (
@@ -75,7 +75,7 @@ def check_storage(settings: Settings) -> None:
         _check_s3(settings, where)
         return
     try:
-        open_store(settings)  # creates its directories
+        store_from_url(settings.storage_url, settings)  # creates its directories
         probe = root / ".preflight"
         probe.write_bytes(b"")
         probe.unlink()
@@ -88,10 +88,10 @@ def check_storage(settings: Settings) -> None:
 def _check_s3(settings: Settings, where: str) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from partage.storage import open_store
+    from partage.storage import store_from_url
 
     try:
-        open_store(settings).check()
+        store_from_url(settings.storage_url, settings).check()
     except ValueError as e:
         raise PreflightError(f"{where}: {str(e).removeprefix('PARTAGE_STORAGE_URL: ')}") from e
     except ClientError as e:
@@ -121,7 +121,60 @@ def check_queue(settings: Settings) -> None:
         raise PreflightError(f"{name}: unreachable ({_first_line(e)})") from e
 
 
-CHECKS: tuple[Callable[[Settings], None], ...] = (check_database, check_storage, check_queue)
+def check_storage_fallback(settings: Settings) -> None:
+    """The old store a migration reads from: it must parse and be readable (not writable)."""
+    url = settings.storage_fallback_url
+    if not url:
+        return
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from partage.storage import store_from_url
+
+    name = f"PARTAGE_STORAGE_FALLBACK_URL={url}"
+    try:
+        store = store_from_url(url, settings, setting="PARTAGE_STORAGE_FALLBACK_URL")
+        next(iter(store.keys()), None)  # one listing call: reachable and readable
+    except ValueError as e:
+        reason = str(e).removeprefix("PARTAGE_STORAGE_FALLBACK_URL: ")
+        raise PreflightError(f"{name}: {reason}") from e
+    except (ClientError, BotoCoreError, OSError) as e:
+        raise PreflightError(f"{name}: cannot be read ({_first_line(e)})") from e
+
+
+def check_cache(settings: Settings) -> None:
+    """Rate limits shared through Redis: the URL must be one `limits` can use, and answer."""
+    url = settings.cache_url
+    if not url:
+        return
+    name = f"PARTAGE_CACHE_URL={_redact(url)}"
+    import redis
+
+    from partage.ratelimit import FailureLimiter, UnsupportedCacheURL
+
+    try:
+        FailureLimiter.from_settings(settings).ping()
+    except UnsupportedCacheURL as e:
+        raise PreflightError(f"{name}: {e}; rate limits are shared through Redis") from e
+    except ValueError as e:
+        raise PreflightError(f"{name}: not a Redis URL ({e})") from e
+    except redis.RedisError as e:
+        raise PreflightError(f"{name}: unreachable ({_first_line(e)})") from e
+
+
+def check_delivery(settings: Settings) -> None:
+    """`redirect` needs object storage, `x-accel` local storage (partage.delivery)."""
+    from partage.delivery import DeliveryConfigError, check_settings
+
+    try:
+        check_settings(settings)
+    except DeliveryConfigError as e:
+        raise PreflightError(str(e)) from e
+
+
+CHECKS: tuple[Callable[[Settings], None], ...] = (
+    check_database, check_storage, check_storage_fallback, check_delivery, check_queue,
+    check_cache,
+)  # fmt: skip
 
 
 def preflight(settings: Settings) -> None:

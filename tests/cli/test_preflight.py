@@ -91,3 +91,83 @@ def test_missing_bucket_stops_serve(tmp_path: Path) -> None:
     line = done.stderr.strip()
     assert "PARTAGE_STORAGE_URL=s3://no-such-bucket/data: the bucket refused" in line, line
     assert "NoSuchBucket" in line and len(line.splitlines()) == 1
+
+
+# -- PARTAGE_CACHE_URL (rate limits shared through Redis) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (
+            f"redis://127.0.0.1:{CLOSED}/0",
+            f"PARTAGE_CACHE_URL=redis://127.0.0.1:{CLOSED}/0: unreachable",
+        ),
+        ("memcached://127.0.0.1:11211", "unsupported cache URL"),
+        ("redis://127.0.0.1:notaport/0", "not a Redis URL"),
+    ],
+    ids=["unreachable", "unsupported", "malformed"],
+)
+def test_bad_cache_url_stops_serve_with_one_line(tmp_path: Path, value: str, says: str) -> None:
+    done = _serve(tmp_path, PARTAGE_CACHE_URL=value)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("partage: PARTAGE_CACHE_URL=") and says in lines[0], lines[0]
+
+
+def test_cache_password_is_never_shown(tmp_path: Path) -> None:
+    done = _serve(tmp_path, PARTAGE_CACHE_URL=f"redis://:hunter2-secret@127.0.0.1:{CLOSED}/0")
+    assert done.returncode == 2
+    assert "hunter2" not in done.stderr and ":***@127.0.0.1" in done.stderr
+
+
+def test_reachable_cache_lets_migrate_run(tmp_path: Path) -> None:
+    """The check refuses only what is wrong: the tests' Redis passes it."""
+    import os
+
+    redis_url = os.environ.get("PARTAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    done = _serve(tmp_path, "migrate", PARTAGE_CACHE_URL=redis_url)
+    assert done.returncode == 0, done.stderr
+
+
+def test_redirect_delivery_needs_object_storage(tmp_path: Path) -> None:
+    blobs = f"file://{tmp_path}/blobs"
+    done = _serve(tmp_path, PARTAGE_DELIVERY="redirect", PARTAGE_STORAGE_URL=blobs)
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line.startswith("partage: PARTAGE_DELIVERY=redirect: needs object storage"), line
+    assert "PARTAGE_STORAGE_URL=s3://" in line and blobs in line and len(line.splitlines()) == 1
+
+
+def test_x_accel_delivery_needs_local_storage(tmp_path: Path) -> None:
+    from tests.s3server import s3_server
+
+    s3 = s3_server()
+    done = _serve(tmp_path, PARTAGE_DELIVERY="x-accel", **s3.env(s3.new_bucket()))
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line.startswith("partage: PARTAGE_DELIVERY=x-accel: needs blobs on a local disk"), line
+    assert len(line.splitlines()) == 1
+
+
+def test_delivery_url_must_be_an_origin(tmp_path: Path) -> None:
+    from tests.s3server import s3_server
+
+    s3 = s3_server()
+    env = {**s3.env(s3.new_bucket()), "PARTAGE_DELIVERY": "redirect"}
+    done = _serve(tmp_path, PARTAGE_DELIVERY_URL="cdn.example.org", **env)
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line == (
+        "partage: PARTAGE_DELIVERY_URL=cdn.example.org: not an http(s) origin such as "
+        "https://cdn.example.org"
+    ), line
+
+
+def test_unreadable_fallback_store_stops_serve(tmp_path: Path) -> None:
+    done = _serve(tmp_path, PARTAGE_STORAGE_FALLBACK_URL="ftp://old.example.org/blobs")
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line.startswith("partage: PARTAGE_STORAGE_FALLBACK_URL=ftp://"), line
+    assert "unsupported storage URL" in line and len(line.splitlines()) == 1

@@ -9,6 +9,10 @@ Ranges go through bounded reads, so memory stays flat whatever the size.
 Counting: a GET that starts at byte 0 is a download (not HEAD, not 304, not the
 owner's own link). Capped links count atomically in the database before a byte
 is sent; uncapped links count in memory and are flushed by `files.counters`.
+
+Every check above runs whatever `PARTAGE_DELIVERY` says; only the sending differs
+(see `partage.delivery`): `x-accel` hands the file to nginx with X-Accel-Redirect,
+`redirect` answers 302 to a presigned object-store URL (or the CDN's).
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ from starlette.requests import Request
 
 from partage.context import Context
 from partage.db import utcnow
+from partage.delivery import (
+    accel_headers,
+    accel_uri,
+    blob_relpath,
+    nginx_agrees,
+    redirect_headers,
+    redirect_location,
+    redirect_ttl,
+)
 from partage.deps import client_address
 from partage.errors import DownloadLimitReached, NotFound, PartageError
 from partage.files.codes import is_code
@@ -43,7 +56,7 @@ from partage.files.http_semantics import (
     strong_match,
     weak_match,
 )
-from partage.files.links import check_grant, direct_path, read_direct_token
+from partage.files.links import DirectGrant, check_grant, direct_path, read_direct_token
 from partage.files.models import Blob, File
 
 log = logging.getLogger(__name__)
@@ -312,10 +325,12 @@ class DirectDownloads:
 
         ranges: list[tuple[int, int]] | None = None
         range_header = req.get("range")
-        if range_header is not None:
-            if_range = req.get("if-range")
-            if if_range is None or if_range_ok(if_range, etag, last_modified):
-                ranges = parse_ranges(range_header, size)
+        if_range = req.get("if-range")
+        honour_range = range_header is not None and (
+            if_range is None or if_range_ok(if_range, etag, last_modified)
+        )
+        if honour_range:
+            ranges = parse_ranges(cast(str, range_header), size)
         if ranges is not None and not ranges:
             raise _RangeNotSatisfiable(
                 f"The requested range is not within the file ({size} bytes).",
@@ -327,6 +342,19 @@ class DirectDownloads:
             await self._count(f)
 
         mime = blob.mime or "application/octet-stream"
+        mode = ctx.settings.delivery
+        if mode == "x-accel" and path is not None:
+            if nginx_agrees(req, range_ignored=honour_range and ranges is None):
+                uri = accel_uri(ctx.settings, "blobs", blob_relpath(blob.storage_key))
+                headers = [*base, (b"content-type", mime.encode("latin-1"))]
+                await _empty(send, 200, accel_headers(uri, headers))
+                return
+        elif mode == "redirect" and not head:
+            location = self._presigned(f, grant, mime)
+            if location is not None:
+                await _empty(send, 302, redirect_headers(location))
+                return
+
         if ranges is None:
             await send(
                 {
@@ -392,6 +420,19 @@ class DirectDownloads:
             await send({"type": "http.response.body", "body": b""})
         else:
             await _send_ranges(send, ctx, blob.storage_key, ranges, (part_heads, tail))
+
+    def _presigned(self, f: _Target, grant: DirectGrant, mime: str) -> str | None:
+        """Where a redirect sends the client: valid while the signed link is, never longer
+        than the link TTL setting nor (for visitors) the file's own link expiry."""
+        settings = self.ctx.settings
+        ttl = redirect_ttl(grant.expires, settings.direct_link_ttl)
+        if f.expires_at is not None and not grant.owner:
+            ttl = redirect_ttl(f.expires_at.timestamp(), ttl)
+        assert f.blob is not None
+        url = self.ctx.store.presigned_url(
+            f.blob.storage_key, ttl, filename=f.name, content_type=mime
+        )
+        return redirect_location(settings, url) if url else None
 
     async def _count(self, f: _Target) -> None:
         if f.max_downloads is None:

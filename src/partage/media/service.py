@@ -72,6 +72,7 @@ class StreamGrant:
     version: int
     owner: bool
     cacheable: bool  # a stable public token: responses may be shared by caches
+    expires: int | None = None  # epoch seconds; None for a stable public token
 
 
 def read_stream_token(ctx: Context, token: str) -> StreamGrant:
@@ -81,7 +82,8 @@ def read_stream_token(ctx: Context, token: str) -> StreamGrant:
     expires = data.get("e")
     if expires is not None and int(expires) < time.time():
         raise LinkExpired("This stream address has expired: open the video's page again.")
-    return StreamGrant(data["c"], int(data.get("v", 0)), bool(data.get("o")), expires is None)
+    return StreamGrant(data["c"], int(data.get("v", 0)), bool(data.get("o")), expires is None,
+                       int(expires) if expires is not None else None)  # fmt: skip
 
 
 def check_stream(f: File | None, grant: StreamGrant) -> None:

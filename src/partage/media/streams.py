@@ -12,6 +12,7 @@ file is `private`.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from sqlalchemy import select
 
+from partage import delivery
 from partage.context import Context
 from partage.deps import base_url, client_address
 from partage.errors import NotFound, PartageError
@@ -147,13 +149,52 @@ def _file(
     # A media playlist grows while the ladder runs (EVENT), then is final (VOD).
     growing = "max-age=3600" if complete else "no-cache"
     headers = _cache(grant, growing if ext == ".m3u8" else _IMMUTABLE)
+    if ext != ".m3u8":
+        # A proxy cache in front (deploy/nginx.conf) keeps a segment at most this long,
+        # whatever browsers may: a removed video leaves the edge within minutes.
+        headers["X-Accel-Expires"] = "300"
     ranges = _ranges(request.headers.get("range"), size)
     name = Path(rel).name
     if name in ("direct.mp4", "audio.m4a") and not grant.owner and _from_start(ranges):
         service.count_view(ctx, f)
+    handed = _hand_off(request, ctx, grant, outputs, sha, rel, local, headers)
+    if handed is not None:
+        return handed
     if local is not None:
         return FileResponse(local, media_type=_TYPES.get(ext), headers=headers)
     return _from_store(outputs, sha, rel, size, ranges, _TYPES.get(ext), headers)
+
+
+def _hand_off(
+    request: Request, ctx: Context, grant: service.StreamGrant, outputs: Outputs, sha: str,
+    rel: str, local: Path | None, headers: dict[str, str],
+) -> Response | None:  # fmt: skip
+    """Per PARTAGE_DELIVERY, let nginx (x-accel) or the object store / CDN (redirect)
+    send an output the app has authorised. Playlists always come from the app: their
+    relative URIs must keep pointing here, where every segment is checked."""
+    settings = ctx.settings
+    ext = Path(rel).suffix
+    if ext == ".m3u8":
+        return None
+    if settings.delivery == "x-accel" and local is not None:
+        asked = {k.lower(): v for k, v in request.headers.items()}
+        ignored = "range" in asked and _ranges(asked["range"], local.stat().st_size) is None
+        if not delivery.nginx_agrees(asked, range_ignored=ignored):
+            return None
+        uri = delivery.accel_uri(settings, "media", delivery.media_relpath(sha, rel))
+        out = {**headers, "Content-Type": _TYPES.get(ext, "application/octet-stream"),
+               "X-Accel-Redirect": uri}  # fmt: skip
+        return Response(status_code=200, headers=out)
+    if settings.delivery == "redirect" and local is None:
+        cap = settings.stream_token_ttl
+        ttl = delivery.redirect_ttl(grant.expires or time.time() + cap, cap)
+        presigned = outputs.presigned_url(sha, rel, ttl)
+        if presigned is None:
+            return None
+        location = delivery.redirect_location(settings, presigned)
+        return Response(status_code=302, headers={**_SAFE, "Location": location,
+                        "Cache-Control": "no-store"})  # fmt: skip
+    return None
 
 
 def _ranges(header: str | None, size: int) -> list[tuple[int, int]] | None:

@@ -45,6 +45,10 @@ def check_queue(ctx: Context) -> None:
         huey.pending_count()
 
 
+def check_cache(ctx: Context) -> None:
+    ctx.limiter.ping()  # Redis PING (PARTAGE_CACHE_URL)
+
+
 def _reason(name: str, exc: BaseException) -> str:
     try:
         from redis.exceptions import ConnectionError as RedisConnectionError
@@ -75,18 +79,26 @@ CHECKS: dict[str, Callable[[Context], None]] = {
 }
 
 
+def active_checks(ctx: Context) -> dict[str, Callable[[Context], None]]:
+    """The checks above, plus the cache when PARTAGE_CACHE_URL is set."""
+    if not ctx.settings.cache_url:
+        return CHECKS
+    return {**CHECKS, "cache": check_cache}
+
+
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     ctx: Context = request.app.state.ctx
     results: dict[str, str] = {}
+    active = active_checks(ctx)
 
     async def one(name: str, check: Callable[[Context], None]) -> None:
         results[name] = await _run(name, check, ctx)
 
     async with anyio.create_task_group() as tg:
-        for name, check in CHECKS.items():
+        for name, check in active.items():
             tg.start_soon(one, name, check)
-    checks = {name: results[name] for name in CHECKS}
+    checks = {name: results[name] for name in active}
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ready" if ok else "not ready", "checks": checks},

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import anyio
 import boto3
@@ -68,6 +68,7 @@ class S3BlobStore:
         self.spool_dir = Path(spool_dir) if spool_dir else Path(tempfile.gettempdir())
         config = Config(
             s3={"addressing_style": addressing_style},
+            signature_version="s3v4",  # presigned URLs too (boto3 may default to SigV2)
             retries={"max_attempts": 5, "mode": "standard"},
             max_pool_connections=64,
             connect_timeout=5,
@@ -270,9 +271,10 @@ class S3BlobStore:
     ) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": name if full else self.full(name)}
         if filename is not None:
-            params["ResponseContentDisposition"] = (
-                f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
-            )
+            # The same header the app sends itself (with an ASCII fallback for curl -OJ).
+            from partage.files.http_semantics import content_disposition
+
+            params["ResponseContentDisposition"] = content_disposition(filename).decode()
         if content_type is not None:
             params["ResponseContentType"] = content_type
         return str(self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl))

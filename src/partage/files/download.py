@@ -58,6 +58,7 @@ from partage.files.http_semantics import (
 )
 from partage.files.links import DirectGrant, check_grant, direct_path, read_direct_token
 from partage.files.models import Blob, File
+from partage.storage import LocalBlobStore, primary_of
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +238,12 @@ class DirectDownloads:
         path = self._paths[key] = str(found) if found is not None else None
         return path
 
+    def _in_primary(self, key: str, path: str) -> bool:
+        """Whether nginx's internal location (the primary store's root) has this blob: during
+        a migration a fallback store may find it under the old root, which the app sends."""
+        primary = primary_of(self.ctx.store)
+        return isinstance(primary, LocalBlobStore) and str(primary.path_for(key)) == path
+
     @property
     def lookup(self) -> _Lookup:
         if self._lookup is None:
@@ -343,7 +350,7 @@ class DirectDownloads:
 
         mime = blob.mime or "application/octet-stream"
         mode = ctx.settings.delivery
-        if mode == "x-accel" and path is not None:
+        if mode == "x-accel" and path is not None and self._in_primary(blob.storage_key, path):
             if nginx_agrees(req, range_ignored=honour_range and ranges is None):
                 uri = accel_uri(ctx.settings, "blobs", blob_relpath(blob.storage_key))
                 headers = [*base, (b"content-type", mime.encode("latin-1"))]

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -299,18 +298,12 @@ def parse_args() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # so that `finally` stops every server we started
-
-
 def main() -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    h.stop_on_sigterm()
     args = parse_args()
     tools = h.ensure_tools(["nginx", "wrk", "curl"], install=True)
     busy = h.wait_idle(args.wait_idle)
-    if busy > 0.15:
-        print(f"WARNING: other processes use {busy:.0%} of the CPUs: figures will be low "
-              "and noisy (--wait-idle SECONDS waits for a quiet machine)", flush=True)  # fmt: skip
+    h.warn_if_busy(busy)
     started = datetime.now()
     bench = Bench(args, tools)
     try:

@@ -433,5 +433,21 @@ def wait_idle(max_wait: float, threshold: float = 0.15, quiet: bool = False) -> 
     return busy
 
 
+def warn_if_busy(busy: float, flag: str = "--wait-idle SECONDS") -> None:
+    if busy > 0.15:
+        print(f"WARNING: other processes use {busy:.0%} of the CPUs: figures will be low "
+              f"and noisy ({flag} waits for a quiet machine)", flush=True)  # fmt: skip
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM raises KeyboardInterrupt, so that `finally` stops every server a bench
+    started and removes its temp dir."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def median(xs: Sequence[float]) -> float:
     return statistics.median(xs) if xs else 0.0

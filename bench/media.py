@@ -30,7 +30,6 @@ import re
 import resource
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -653,12 +652,8 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # so that `finally` stops the server and removes the temp dir
-
-
 def main() -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    h.stop_on_sigterm()
     args = parse_args()
     ffmpeg = str(Path(args.ffmpeg).resolve()) if args.ffmpeg else ffmpeg_path(Settings())
     version = ffmpeg_version(ffmpeg)
@@ -666,12 +661,7 @@ def main() -> int:
     started = datetime.now()
     t_start = time.perf_counter()
     busy = idle(args) if args.wait_idle else h.cpu_busy(1.0)
-    if busy > 0.15:
-        print(
-            f"WARNING: other processes use {busy:.0%} of the CPUs: figures will be low "
-            "and noisy (--wait-idle [SECONDS] waits for a quiet machine)",
-            flush=True,
-        )
+    h.warn_if_busy(busy, "--wait-idle [SECONDS]")
     src = make_sources(ffmpeg, args.out, args.seconds, args.height)
     for path in (src.faststart, src.plain):  # page cache warm for every run
         path.read_bytes()

@@ -17,12 +17,13 @@ import mimetypes
 import shutil
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
 from partage.context import Context
 from partage.media.playlists import parse_media_playlist
+from partage.media.ticker import every
 from partage.storage import primary_of
 from partage.storage.local import READ_CHUNK
 from partage.storage.s3 import S3BlobStore
@@ -243,22 +244,7 @@ def outputs_for(ctx: Context) -> Outputs:
     return LocalOutputs(ctx.settings.media_root)
 
 
-@contextmanager
-def live_sync(publisher: Publisher) -> Iterator[None]:
+def live_sync(publisher: Publisher) -> AbstractContextManager[None]:
     """Publish a growing ladder every couple of seconds from a thread of its own."""
-    done = threading.Event()
-
-    def run() -> None:
-        while not done.wait(LIVE_SYNC_SECONDS):
-            try:
-                publisher.live()
-            except Exception:  # the next round, or the final step, will do
-                log.warning("live publish of media outputs failed", exc_info=True)
-
-    thread = threading.Thread(target=run, name="media-live-sync", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
+    return every(LIVE_SYNC_SECONDS, publisher.live, name="media-live-sync",
+                 failed="live publish of media outputs failed")  # fmt: skip

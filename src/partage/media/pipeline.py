@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import anyio
@@ -40,6 +40,7 @@ from partage.media.poster import make_image_thumbnails, make_poster
 from partage.media.probe import MediaInfo, ProbeError, probe
 from partage.media.run import Cancelled, Hooks, TimedOut
 from partage.media.subtitles import extract_embedded
+from partage.media.ticker import every
 
 log = logging.getLogger("partage.media")
 
@@ -70,27 +71,12 @@ class _Job:
             self._last = now
             self.cancelled = jobs.heartbeat(self.ctx, self.blob_id, self.progress)
 
-    @contextmanager
-    def heartbeats(self) -> Iterator[None]:
+    def heartbeats(self) -> AbstractContextManager[None]:
         """Beat from a thread of its own for the whole job, whatever step it is in
         (a long copy from object storage prints no ffmpeg progress): the watchdog
         must never take a live job for a dead one."""
-        done = threading.Event()
-
-        def beat() -> None:
-            while not done.wait(HEARTBEAT_SECONDS):
-                try:
-                    self.tick()
-                except Exception:  # a busy database: the next beat will do
-                    log.warning("media job %s: heartbeat failed", self.blob_id, exc_info=True)
-
-        thread = threading.Thread(target=beat, name=f"media-heartbeat-{self.blob_id}", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
+        return every(HEARTBEAT_SECONDS, self.tick, name=f"media-heartbeat-{self.blob_id}",
+                     failed=f"media job {self.blob_id}: heartbeat failed")  # fmt: skip
 
     def should_stop(self) -> bool:
         return self.cancelled

@@ -18,11 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from partage.accounts import service as accounts
 from partage.files.models import File, FileStatus
 from partage.media.service import stream_signer
 from tests.conftest import Account, db_context
-from tests.streaming.conftest import Clips, Stream
+from tests.streaming.conftest import Clips, Stream, make_admin
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html"}
@@ -495,19 +494,6 @@ def test_watch_and_embed_pages(stream: Stream, clips: Clips, anon: httpx.Client)
 
 
 # -- administration -------------------------------------------------------------------------
-
-
-def make_admin(stream: Stream) -> httpx.Client:
-    ctx = db_context(stream.server)
-    try:
-        with ctx.db.session() as s:
-            email = f"admin-{secrets.token_hex(4)}@example.org"
-            user = accounts.create_user(s, email, "Admin-pw-" + secrets.token_hex(8), admin=True)
-            _, token = accounts.create_token(s, user, "tests")
-    finally:
-        ctx.close()
-    headers = {"Authorization": f"Bearer {token}"}
-    return httpx.Client(base_url=stream.url, headers=headers, timeout=30)
 
 
 def test_admin_media_api(stream: Stream, clips: Clips) -> None:

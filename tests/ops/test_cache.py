@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from partage.errors import RateLimited
 from partage.ratelimit import FailureLimiter
 from partage.settings import Settings
-from tests.serverproc import ADMIN_EMAIL, ADMIN_PASSWORD, Server, free_port
+from tests.serverproc import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 
 REDIS_URL = os.environ.get("PARTAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LIMIT = "4/15minutes"  # failed logins per account, across the whole deployment
@@ -194,35 +193,6 @@ def test_deployments_sharing_one_redis_do_not_share_counts(deployment: str) -> N
         assert our_keys(deployment) and not our_keys(other_name)
     finally:
         other.reset()
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """A Redis server of the test's own, which the test may stop."""
-    if not shutil.which("redis-server"):
-        pytest.fail(
-            "redis-server is not installed: run ./run test, or apt-get install redis-server"
-        )
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(port=port, socket_connect_timeout=1)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    client.close()
-    yield port, proc
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_readyz_checks_the_cache_and_logins_fail_closed_without_it(

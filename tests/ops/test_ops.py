@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_account
-from tests.serverproc import Server, free_port
+from tests.serverproc import Server
 
 JSON = {"Accept": "application/json"}
 
@@ -48,31 +45,17 @@ def test_readyz_ok(server: Server) -> None:
     }
 
 
-def test_readyz_names_the_unreachable_queue(fresh_server: Server, tmp_path: Path) -> None:
-    if not shutil.which("redis-server"):
-        pytest.fail(
-            "redis-server is not installed: run ./run test, or apt-get install redis-server"
-        )
+def test_readyz_names_the_unreachable_queue(
+    fresh_server: Server, own_redis: tuple[int, subprocess.Popen[bytes]]
+) -> None:
     # `serve` refuses to start on an unreachable queue (preflight), so the queue
     # goes away after the start: a Redis of the test's own, then stopped.
-    port = free_port()
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
-                             text=True).stdout.strip() != "PONG":  # fmt: skip
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-        fresh_server.env["PARTAGE_QUEUE_URL"] = f"redis://127.0.0.1:{port}/0"
-        fresh_server.start()
-        assert httpx.get(fresh_server.url + "/readyz").status_code == 200
-    finally:
-        redis.terminate()
-        redis.wait(10)
+    port, proc = own_redis
+    fresh_server.env["PARTAGE_QUEUE_URL"] = f"redis://127.0.0.1:{port}/0"
+    fresh_server.start()
+    assert httpx.get(fresh_server.url + "/readyz").status_code == 200
+    proc.terminate()
+    proc.wait(10)
     started = time.monotonic()
     r = httpx.get(fresh_server.url + "/readyz", timeout=10)
     assert time.monotonic() - started < 5

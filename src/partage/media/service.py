@@ -263,12 +263,11 @@ def retry(ctx: Context, code: str) -> Media:
             raise Conflict("This file is being processed right now: cancel it first.")
         jobs.request_retry(s, m)
         s.flush()
-        blob_id = m.blob_id
-    jobs.enqueue(ctx, [blob_id])
-    with ctx.db.read() as s:
-        found = s.get(Media, blob_id)
-        assert found is not None
-        return found
+        s.expunge(m)
+    # The answer is the state the request left (queued, no attempt yet): a worker may
+    # take the job as soon as it is enqueued.
+    jobs.enqueue(ctx, [m.blob_id])
+    return m
 
 
 def cancel(ctx: Context, code: str) -> Media:

@@ -127,12 +127,19 @@ def set_fields(maker: Maker, code: str, **values: Any) -> None:
 
 
 def server_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants (granian workers), in bytes."""
+    """Resident memory of a server process and its web workers (granian), in bytes.
+
+    Descendants running another program are left out: the session's server runs media
+    jobs in-process, and an ffmpeg started for an earlier test's video is not memory
+    the request under measure holds."""
     total = 0
     todo = [pid]
+    program = os.readlink(f"/proc/{pid}/exe")
     while todo:
         p = todo.pop()
         try:
+            if os.readlink(f"/proc/{p}/exe") != program:
+                continue
             status = Path(f"/proc/{p}/status").read_text()
             for line in status.splitlines():
                 if line.startswith("VmRSS:"):

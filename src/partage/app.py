@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from partage.ops import health as ops_health
     from partage.uploads import routes as upload_routes
     from partage.uploads import tus
+    from partage.web import language
 
     app.include_router(ops_health.router)
     app.include_router(account_routes.router)
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account_pages.router)
     app.include_router(file_pages.router)
     app.include_router(media_pages.router)
+    app.include_router(language.router)
     app.include_router(public_pages.router)  # last: it owns the catch-all /{code}
     return app
 

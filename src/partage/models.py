@@ -1,12 +1,21 @@
 """Imports every feature's models so that metadata (Alembic, create_all) sees them all."""
 
-from partage.accounts.models import ApiToken, Plan, User, WebSession
+from partage.accounts.models import (
+    AccountToken,
+    ApiToken,
+    Plan,
+    RecoveryCode,
+    RuntimeSetting,
+    User,
+    WebSession,
+)
 from partage.db import Base
 from partage.files.models import Blob, BlobStatus, File, FileStatus, Folder
 from partage.media.models import Media, Subtitle
 from partage.uploads.models import Upload
 
 __all__ = [
+    "AccountToken",
     "ApiToken",
     "Base",
     "Blob",
@@ -16,6 +25,8 @@ __all__ = [
     "Folder",
     "Media",
     "Plan",
+    "RecoveryCode",
+    "RuntimeSetting",
     "Subtitle",
     "Upload",
     "User",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,25 +12,13 @@ from partage.accounts.models import User
 from partage.deps import SESSION_COOKIE, Address, Ctx, check_csrf, resolve_auth
 from partage.errors import BadRequest, Forbidden, NotAuthenticated, PartageError, RateLimited
 from partage.files.quota import max_file_size, used_bytes
+from partage.web.origin import check_origin
 from partage.web.redirects import login_url, safe_next
 from partage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def check_origin(request: Request, ctx: Ctx) -> None:
-    """Forms posted before a session exists (login, sign-up) carry no CSRF token yet: refuse
-    them when the browser says they come from another site."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    allowed = {request.headers.get("host", "")}
-    if ctx.settings.base_url:
-        allowed.add(urlsplit(ctx.settings.base_url).netloc)
-    if urlsplit(origin).netloc not in allowed:
-        raise Forbidden("This form was sent from another site.")
 
 
 def start_session(request: Request, ctx: Ctx, user: User, address: str, target: str) -> Response:

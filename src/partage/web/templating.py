@@ -1,4 +1,5 @@
-"""Jinja2 environment for every page; user strings are always autoescaped."""
+"""Jinja2 environment for every page; user strings are always autoescaped, and every
+string of ours goes through gettext (`{{ _("…") }}`, `{% trans %}`): see `web/i18n.py`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from partage import humanize
+from partage.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -17,6 +19,22 @@ STATIC = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.filters["filesize"] = humanize.size
 templates.env.filters["isodate"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+templates.env.globals["LANGUAGES"] = i18n.LANGUAGES
+
+
+def request_language(request: Request) -> str:
+    """The language of this request's page (cookie, then account, then browser)."""
+    from partage.deps import resolve_auth
+
+    auth = resolve_auth(request, request.app.state.ctx)
+    saved = auth.user.locale if auth.user is not None else None
+    return i18n.choose(
+        request.cookies.get(i18n.COOKIE), saved, request.headers.get("accept-language")
+    )
 
 
 def render(
@@ -29,5 +47,11 @@ def render(
     from partage.deps import resolve_auth
 
     auth = resolve_auth(request, request.app.state.ctx)
-    data = {"user": auth.user, "csrf_token": auth.csrf_token, **(context or {})}
-    return templates.TemplateResponse(request, name, data, status_code=status, headers=headers)
+    lang = request_language(request)
+    data = {"user": auth.user, "csrf_token": auth.csrf_token, "lang": lang, **(context or {})}
+    out = dict(headers or {})
+    out.setdefault("Content-Language", lang)
+    vary = out.get("Vary")
+    out["Vary"] = f"{vary}, Accept-Language, Cookie" if vary else "Accept-Language, Cookie"
+    with i18n.using(lang):  # the template is rendered here, in this call
+        return templates.TemplateResponse(request, name, data, status_code=status, headers=out)

@@ -171,9 +171,20 @@ def check_delivery(settings: Settings) -> None:
         raise PreflightError(str(e)) from e
 
 
+def check_mail(settings: Settings) -> None:
+    """A malformed PARTAGE_SMTP_URL stops the start (the server itself is not contacted:
+    mail is sent in the background and a failure is logged)."""
+    from partage.mail import MailConfigError, check_settings
+
+    try:
+        check_settings(settings)
+    except MailConfigError as e:
+        raise PreflightError(str(e)) from e
+
+
 CHECKS: tuple[Callable[[Settings], None], ...] = (
     check_database, check_storage, check_storage_fallback, check_delivery, check_queue,
-    check_cache,
+    check_cache, check_mail,
 )  # fmt: skip
 
 

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     link_password_rate_per_address: str = "10/5minutes"  # wrong link passwords
     link_password_rate_per_file: str = "30/5minutes"
     registration_rate_per_address: str = "10/hour"  # accounts created, not failures
+    # Password-reset requests (every request counts, found or not: no account enumeration).
+    password_reset_rate_per_address: str = "10/hour"
+    password_reset_rate_per_email: str = "3/hour"
+
+    # Outgoing mail (password resets, e-mail confirmations): smtp://user:pass@host:25,
+    # smtps://…:465 (TLS) or smtp+starttls://…:587. Unset: the links go to the server log.
+    smtp_url: str | None = None
+    mail_from: str | None = None  # default: partage@<host of base_url, else localhost>
 
     # Download counters for uncapped links are buffered and flushed this often (s).
     counter_flush_interval: float = 2.0

@@ -45,6 +45,9 @@ class User(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspended_reason: Mapped[str | None] = mapped_column(Text)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An account an admin deleted stays as a tombstone (e-mail and secrets wiped) so that
+    # its files' links keep answering 410 "deleted" (partage.admin.users.delete_user).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     plan: Mapped[Plan] = relationship(lazy="joined")
 
@@ -87,7 +90,8 @@ class AccountToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # "reset" | "email"
+    # "reset" | "email"; "totp" rows record spent 2FA time steps (accounts/twofactor.py)
+    purpose: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     new_email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

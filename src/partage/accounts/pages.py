@@ -1,4 +1,6 @@
-"""Account pages: log in, sign up, log out, and the account page (plan, quota, API tokens)."""
+"""Account pages: log in, sign up, log out, and the account page (plan, quota, API
+tokens, sessions). Passwords and e-mail are in `password_pages`, 2FA in
+`twofactor_pages`; their routes hang off this module's router."""
 
 from __future__ import annotations
 
@@ -7,53 +9,32 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from partage.accounts import password_pages, pending, twofactor_pages
 from partage.accounts import service as accounts
-from partage.accounts.models import User
+from partage.accounts.account_page import NOTICES, account_response
+from partage.accounts.web import secure_cookies, start_session, to_login, tr, web_auth, web_user
+from partage.admin import runtime
 from partage.deps import SESSION_COOKIE, Address, Ctx, check_csrf, resolve_auth
-from partage.errors import BadRequest, Forbidden, NotAuthenticated, PartageError, RateLimited
-from partage.files.quota import max_file_size, used_bytes
+from partage.errors import BadRequest, NotAuthenticated, PartageError
+from partage.web.i18n import N_
 from partage.web.origin import check_origin
 from partage.web.redirects import login_url, safe_next
 from partage.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-NO_STORE = {"Cache-Control": "no-store"}
-
-
-def start_session(request: Request, ctx: Ctx, user: User, address: str, target: str) -> Response:
-    with ctx.db.session() as s:
-        new = accounts.open_session(
-            s,
-            user,
-            ctx.settings.session_ttl,
-            user_agent=request.headers.get("user-agent"),
-            address=address,
-        )
-    secure = ctx.settings.cookie_secure
-    if secure is None:
-        secure = request.url.scheme == "https"
-    resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(
-        SESSION_COOKIE,
-        new.cookie,
-        max_age=ctx.settings.session_ttl,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-    )
-    return resp
-
-
 # -- log in ----------------------------------------------------------------------------------
 
 
 @router.get("/login")
-def login_page(request: Request, ctx: Ctx, next: str | None = None) -> Response:
+def login_page(
+    request: Request, ctx: Ctx, next: str | None = None, done: str | None = None
+) -> Response:
     if resolve_auth(request, ctx).user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": safe_next(next, ""), "email": ""})
+    notice = {"reset": N_("Your password was changed: log in with the new one.")}.get(done or "")
+    data = {"next": safe_next(next, ""), "email": "", "notice": notice and tr(request, notice)}
+    return render(request, "login.html", data)
 
 
 @router.post("/login")
@@ -69,13 +50,20 @@ def login(
     page = {"next": safe_next(next, ""), "email": email}
     try:
         if not email or not password:
-            raise NotAuthenticated("Enter your e-mail and password.")
+            raise NotAuthenticated(N_("Enter your e-mail and password."))
         with ctx.db.session() as s:
             user = accounts.authenticate(s, ctx.limiter, ctx.settings, email, password, address)
-    except RateLimited as e:
-        return render(request, "login.html", {**page, "error": e.message}, e.status, e.headers)
     except PartageError as e:
-        return render(request, "login.html", {**page, "error": e.message}, e.status)
+        error = tr(request, e.message)
+        return render(request, "login.html", {**page, "error": error}, e.status, e.headers)
+    if user.totp_enabled_at is not None:  # the session waits for the second factor
+        resp = RedirectResponse("/login/2fa", status_code=303)
+        value = pending.make(ctx.settings, user, safe_next(next))
+        resp.set_cookie(
+            pending.COOKIE, value, max_age=pending.TTL, path="/login", httponly=True,
+            samesite="lax", secure=secure_cookies(request, ctx),
+        )  # fmt: skip
+        return resp
     return start_session(request, ctx, user, address, safe_next(next))
 
 
@@ -88,7 +76,7 @@ def _closed(request: Request) -> Response:
 
 @router.get("/register")
 def register_page(request: Request, ctx: Ctx) -> Response:
-    if not ctx.settings.registration_open:
+    if not runtime.registration_open(ctx):
         return _closed(request)
     if resolve_auth(request, ctx).user is not None:
         return RedirectResponse("/files", status_code=303)
@@ -104,18 +92,17 @@ def register(
     password: Annotated[str, Form(max_length=1024)] = "",
     password_again: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    if not ctx.settings.registration_open:
+    if not runtime.registration_open(ctx):
         return _closed(request)
     check_origin(request, ctx)
     try:
         if password != password_again:
-            raise BadRequest("The two passwords differ.")
+            raise BadRequest(N_("The two passwords differ."))
         with ctx.db.session() as s:
             user = accounts.register(s, ctx.limiter, ctx.settings, email, password, address)
     except PartageError as e:
-        return render(
-            request, "register.html", {"email": email, "error": e.message}, e.status, e.headers
-        )
+        data = {"email": email, "error": tr(request, e.message)}
+        return render(request, "register.html", data, e.status, e.headers)
     return start_session(request, ctx, user, address, "/files")
 
 
@@ -138,40 +125,12 @@ def logout(request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = "") 
 # -- account ---------------------------------------------------------------------------------
 
 
-def _account(
-    request: Request, ctx: Ctx, user: User, status: int = 200, **extra: object
-) -> Response:
-    with ctx.db.read() as s:
-        used = used_bytes(s, user.id)
-        tokens = accounts.list_tokens(s, user)
-    data = {
-        "plan": user.plan,
-        "used": used,
-        "quota": user.plan.storage_quota,
-        "max_file_size": max_file_size(user, ctx.settings),
-        "tokens": tokens,
-        **extra,
-    }
-    return render(request, "account.html", data, status, NO_STORE)
-
-
-def _web_user(request: Request, ctx: Ctx, csrf_token: str | None = None) -> User | None:
-    auth = resolve_auth(request, ctx)
-    if auth.user is None:
-        return None
-    if auth.web_session is None:
-        raise Forbidden("These pages are for web sessions: use the API with a token.")
-    check_csrf(request, auth, csrf_token)
-    return auth.user
-
-
 @router.get("/account")
 def account_page(request: Request, ctx: Ctx, done: str | None = None) -> Response:
-    user = _web_user(request, ctx)
+    user = web_user(request, ctx)
     if user is None:
         return RedirectResponse(login_url(request), status_code=303)
-    notice = {"revoked": "The token was revoked."}.get(done or "")
-    return _account(request, ctx, user, notice=notice)
+    return account_response(request, ctx, user, notice=NOTICES.get(done or ""))
 
 
 @router.post("/account/tokens")
@@ -181,27 +140,43 @@ def create_token(
     csrf_token: Annotated[str, Form()] = "",
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    user = _web_user(request, ctx, csrf_token)
+    user = web_user(request, ctx, csrf_token)
     if user is None:
-        return RedirectResponse("/login?next=/account", status_code=303)
+        return to_login()
     try:
         with ctx.db.session() as s:
             tok, secret = accounts.create_token(s, user, name)
     except PartageError as e:
-        return _account(request, ctx, user, error=e.message, status=e.status)
-    return _account(request, ctx, user, new_token=secret, new_token_name=tok.name)
+        return account_response(request, ctx, user, error=e.message, status=e.status)
+    return account_response(request, ctx, user, new_token=secret, new_token_name=tok.name)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(
     token_id: int, request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
-    user = _web_user(request, ctx, csrf_token)
+    user = web_user(request, ctx, csrf_token)
     if user is None:
-        return RedirectResponse("/login?next=/account", status_code=303)
+        return to_login()
     try:
         with ctx.db.session() as s:
             accounts.revoke_token(s, user, token_id)
     except PartageError as e:
-        return _account(request, ctx, user, error=e.message, status=e.status)
+        return account_response(request, ctx, user, error=e.message, status=e.status)
     return RedirectResponse("/account?done=revoked", status_code=303)
+
+
+@router.post("/account/sessions/revoke-others")
+def revoke_other_sessions(
+    request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    auth = web_auth(request, ctx, csrf_token)
+    if auth.user is None or auth.web_session is None:
+        return to_login()
+    with ctx.db.session() as s:
+        accounts.revoke_other_sessions(s, auth.user, auth.web_session.id)
+    return RedirectResponse("/account?done=sessions", status_code=303)
+
+
+router.include_router(password_pages.router)
+router.include_router(twofactor_pages.router)

@@ -1,4 +1,4 @@
-"""Accounts API: who am I, API tokens."""
+"""Accounts API: who am I, API tokens, sessions, password, e-mail and 2FA."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from partage import humanize
+from partage.accounts import emails, messages, passwords, twofactor
 from partage.accounts import service as accounts
-from partage.accounts.models import ApiToken, WebSession
+from partage.accounts.models import ApiToken, User, WebSession
 from partage.db import iso
-from partage.deps import ApiUser, Ctx, resolve_auth
+from partage.deps import Address, ApiUser, BaseUrl, Ctx, resolve_auth
 from partage.files.quota import max_file_size, used_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -43,6 +44,7 @@ def me(user: ApiUser, ctx: Ctx) -> dict[str, Any]:
         },
         "used_bytes": used,
         "used": humanize.size(used),
+        "two_factor": user.totp_enabled_at is not None,
     }
 
 
@@ -103,3 +105,114 @@ def revoke_other_sessions(request: Request, user: ApiUser, ctx: Ctx) -> dict[str
     with ctx.db.session() as s:
         n = accounts.revoke_other_sessions(s, user, current.id if current else None)
     return {"revoked": n}
+
+
+# -- password, e-mail, two-factor ------------------------------------------------------------
+
+
+class ForgotIn(BaseModel):
+    email: str = Field(max_length=320)
+
+
+class ResetIn(BaseModel):
+    token: str = Field(max_length=200)
+    password: str = Field(max_length=1024)
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+class EmailIn(BaseModel):
+    new_email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class ConfirmIn(BaseModel):
+    token: str = Field(max_length=200)
+
+
+class CodeIn(BaseModel):
+    code: str = Field(max_length=64)
+
+
+class DisableIn(BaseModel):
+    password: str = Field(max_length=1024)
+    code: str = Field(max_length=64)
+
+
+SENT = "If an account uses this address, a reset link was sent to it."
+
+
+@router.post("/password/forgot", status_code=202)
+def forgot_password(body: ForgotIn, ctx: Ctx, address: Address, base: BaseUrl) -> dict[str, str]:
+    """E-mail a one-hour, single-use reset link. The answer is the same for every address."""
+    with ctx.db.session() as s:
+        found = passwords.request_reset(s, ctx.limiter, ctx.settings, body.email, address)
+    if found is not None:
+        messages.send_reset(ctx.settings, base, found[0].email, found[1])
+    return {"message": SENT}
+
+
+@router.post("/password/reset", status_code=204)
+def reset_password(body: ResetIn, ctx: Ctx) -> None:
+    """Set a new password with the secret of a reset link; every web session ends."""
+    with ctx.db.session() as s:
+        passwords.reset_password(s, body.token, body.password, body.password)
+
+
+@router.post("/me/password")
+def change_password(body: PasswordIn, request: Request, user: ApiUser, ctx: Ctx) -> dict[str, int]:
+    """Change the password (the current one is required); every other web session ends."""
+    current = resolve_auth(request, ctx).web_session
+    with ctx.db.session() as s:
+        n = passwords.change_password(
+            s, ctx.limiter, ctx.settings, user.id, body.current_password, body.new_password,
+            body.new_password, keep_session_id=current.id if current else None,
+        )  # fmt: skip
+    return {"sessions_ended": n}
+
+
+@router.post("/me/email", status_code=202)
+def change_email(body: EmailIn, user: ApiUser, ctx: Ctx, base: BaseUrl) -> dict[str, str]:
+    """Send a confirmation link to the new address; the address changes when it is used."""
+    with ctx.db.session() as s:
+        email, secret = emails.request_change(
+            s, ctx.limiter, ctx.settings, user.id, body.password, body.new_email
+        )
+    messages.send_email_confirmation(ctx.settings, base, email, secret)
+    return {"message": "A confirmation link was sent to the new address.", "new_email": email}
+
+
+@router.post("/email/confirm")
+def confirm_email(body: ConfirmIn, ctx: Ctx, base: BaseUrl) -> dict[str, str]:
+    """Confirm an address change with the secret of the e-mailed link."""
+    with ctx.db.session() as s:
+        user, old = emails.confirm_change(s, body.token)
+        new = user.email
+    messages.send_email_changed(ctx.settings, base, old, new)
+    return {"email": new}
+
+
+@router.post("/me/2fa/setup")
+def setup_2fa(user: ApiUser, ctx: Ctx) -> dict[str, str]:
+    """A new TOTP secret; two-factor stays off until `/me/2fa/enable` gets a valid code."""
+    with ctx.db.session() as s:
+        secret = twofactor.begin_setup(s, user.id)
+        fresh = s.get(User, user.id)
+        assert fresh is not None
+        return {"secret": secret, "uri": twofactor.provisioning_uri(fresh)}
+
+
+@router.post("/me/2fa/enable")
+def enable_2fa(body: CodeIn, user: ApiUser, ctx: Ctx) -> dict[str, list[str]]:
+    """Turn two-factor on; the answer holds the 10 recovery codes, shown only here."""
+    with ctx.db.session() as s:
+        return {"recovery_codes": twofactor.enable(s, user.id, body.code)}
+
+
+@router.post("/me/2fa/disable", status_code=204)
+def disable_2fa(body: DisableIn, user: ApiUser, ctx: Ctx) -> None:
+    with ctx.db.session() as s:
+        twofactor.disable(s, ctx.limiter, ctx.settings, user.id, body.password, body.code)

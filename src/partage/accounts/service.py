@@ -161,6 +161,7 @@ def open_session(
         address=address,
     )
     s.add(ws)
+    s.execute(update(User).where(User.id == user.id).values(last_login_at=utcnow()))
     s.flush()
     return NewSession(cookie, ws)
 

@@ -9,6 +9,7 @@ from partage.accounts.models import (
     User,
     WebSession,
 )
+from partage.admin.models import TrafficDay
 from partage.db import Base
 from partage.files.models import Blob, BlobStatus, File, FileStatus, Folder
 from partage.media.models import Media, Subtitle
@@ -28,6 +29,7 @@ __all__ = [
     "RecoveryCode",
     "RuntimeSetting",
     "Subtitle",
+    "TrafficDay",
     "Upload",
     "User",
     "WebSession",

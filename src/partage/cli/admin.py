@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from partage.cli import admin_users
 from partage.cli.common import DataDir, open_context
 
 if TYPE_CHECKING:  # server modules load when a command runs, so `partage ls` starts fast
@@ -19,6 +20,7 @@ app = typer.Typer(no_args_is_help=True)
 user_app = typer.Typer(no_args_is_help=True, help="Accounts.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
 app.add_typer(user_app, name="user")
+admin_users.register(user_app)  # list, plan, suspend, unsuspend, delete
 app.add_typer(token_app, name="token")
 media_app = typer.Typer(no_args_is_help=True, help="Media processing jobs.")
 app.add_typer(media_app, name="media")
@@ -61,29 +63,6 @@ def user_create(
         _fail(exc)
     if generated:
         console.print(f"password: {password}", highlight=False)
-
-
-@user_app.command("list")
-def user_list(data_dir: DataDir = None) -> None:
-    """List accounts."""
-    from partage import humanize
-    from partage.accounts import service as accounts
-    from partage.files.quota import used_bytes
-
-    ctx = open_context(data_dir)
-    table = Table("id", "e-mail", "plan", "admin", "active", "used", "created")
-    with ctx.db.read() as s:
-        for u in accounts.list_users(s):
-            table.add_row(
-                str(u.id),
-                u.email,
-                u.plan.name,
-                "yes" if u.is_admin else "",
-                "yes" if u.is_active else "suspended",
-                humanize.size(used_bytes(s, u.id)),
-                u.created_at.strftime("%Y-%m-%d %H:%M"),
-            )
-    console.print(table)
 
 
 @token_app.command("create")

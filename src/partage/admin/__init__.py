@@ -1,0 +1,1 @@
+"""Administration: users, plans, figures, the media job queue and runtime settings."""

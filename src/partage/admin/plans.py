@@ -1,0 +1,137 @@
+"""Plans: what an account may store, send and download. `None` is unlimited."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from partage.accounts.models import Plan, User
+from partage.accounts.service import DEFAULT_PLANS
+from partage.errors import BadRequest, Conflict, NotFound
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Limits a plan has, in the order the pages show them; all optional (None: unlimited),
+# except the wait before a download, where 0 means none.
+LIMITS = (
+    "storage_quota", "max_file_size", "bandwidth_cap", "daily_download_quota",
+    "download_wait", "retention_days",
+)  # fmt: skip
+
+
+def list_plans(s: Session) -> list[tuple[Plan, int]]:
+    """Every plan with the number of accounts on it."""
+    counts = dict(
+        s.execute(
+            select(User.plan_id, func.count(User.id))
+            .where(User.deleted_at.is_(None))
+            .group_by(User.plan_id)
+        ).all()
+    )
+    plans = s.scalars(select(Plan).order_by(Plan.name))
+    return [(p, int(counts.get(p.id, 0))) for p in plans]
+
+
+def get_plan(s: Session, plan_id: int) -> Plan:
+    plan = s.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"No plan with id {plan_id}.")
+    return plan
+
+
+SIZES = frozenset({"storage_quota", "max_file_size", "bandwidth_cap", "daily_download_quota"})
+SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b|bytes?)?\s*$", re.IGNORECASE)
+UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
+
+
+def exact_size(n: int | None) -> str:
+    """A size as people type it, never rounded: "50 GiB", or plain bytes ("" for None)."""
+    if n is None:
+        return ""
+    for unit, factor in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n and n % factor == 0:
+            return f"{n // factor} {unit}"
+    return str(n)
+
+
+def _number(key: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise BadRequest(f"{key} must be a whole number, or empty for no limit.")
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    if key in SIZES and (m := SIZE_RE.match(text)):
+        return int(float(m.group(1)) * UNITS[m.group(2).lower()])
+    try:
+        return int(text.strip())
+    except ValueError:
+        what = "a size such as 5 GiB or 1048576 (bytes)" if key in SIZES else "a whole number"
+        raise BadRequest(f"{key} must be {what}, or empty for no limit.") from None
+
+
+def check_limits(values: dict[str, Any]) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for key, value in values.items():
+        if key not in LIMITS:
+            raise BadRequest(f"Unknown plan limit {key!r}. Limits: {', '.join(LIMITS)}.")
+        if value is None or (isinstance(value, str) and value.strip() in ("", "unlimited")):
+            out[key] = 0 if key == "download_wait" else None
+            continue
+        number = _number(key, value)
+        if number < 0 or number > 2**62:
+            raise BadRequest(f"{key} must be a whole number of at least 0.")
+        out[key] = number
+    return out
+
+
+def _check_name(s: Session, name: str, plan_id: int | None = None) -> str:
+    name = name.strip().lower()
+    if not NAME_RE.match(name):
+        raise BadRequest("A plan name has 1 to 64 characters: lower-case letters, digits, - and _.")
+    other = s.scalar(select(Plan.id).where(Plan.name == name))
+    if other is not None and other != plan_id:
+        raise Conflict(f"A plan named {name!r} exists already.")
+    return name
+
+
+def create_plan(s: Session, name: str, limits: dict[str, Any]) -> Plan:
+    plan = Plan(name=_check_name(s, name), **{"download_wait": 0, **check_limits(limits)})
+    s.add(plan)
+    s.flush()
+    return plan
+
+
+def update_plan(s: Session, plan_id: int, name: str | None, limits: dict[str, Any]) -> Plan:
+    """Only the limits given change; a limit given as None or empty becomes unlimited."""
+    plan = get_plan(s, plan_id)
+    if name is not None and name.strip().lower() != plan.name:
+        if plan.name in DEFAULT_PLANS:
+            raise Conflict(f"The plan {plan.name!r} is built in: it cannot be renamed.")
+        plan.name = _check_name(s, name, plan.id)
+    for key, value in check_limits(limits).items():
+        setattr(plan, key, value)
+    s.flush()
+    return plan
+
+
+def delete_plan(s: Session, plan_id: int) -> None:
+    plan = get_plan(s, plan_id)
+    if plan.name in DEFAULT_PLANS:
+        raise Conflict(f"The plan {plan.name!r} is built in: it cannot be deleted.")
+    users = s.scalar(select(func.count(User.id)).where(User.plan_id == plan.id)) or 0
+    if users:
+        raise Conflict(
+            f"{users} account(s) are on the plan {plan.name!r} (deleted accounts included): "
+            "move them to another plan first."
+        )
+    s.delete(plan)
+
+
+def plan_json(plan: Plan, users: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": plan.id, "name": plan.name}
+    out.update({k: getattr(plan, k) for k in LIMITS})
+    if users is not None:
+        out["users"] = users
+    return out

@@ -1,0 +1,229 @@
+"""Accounts seen by an administrator: list and search, plan, suspend, delete.
+
+The web pages, the API and `partage admin user …` all call these functions.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from partage.accounts.models import AccountToken, ApiToken, Plan, RecoveryCode, User, WebSession
+from partage.context import Context
+from partage.db import iso, utcnow
+from partage.errors import BadRequest, Conflict, NotFound
+from partage.files.blobs import delete_unreferenced_keys
+from partage.files.models import File, FileStatus, Folder
+from partage.files.service import MAX_BULK, delete_files
+
+MAX_REASON = 1000
+STATES = ("active", "suspended")
+
+
+@dataclass
+class UserRow:
+    user: User
+    used: int  # bytes of the user's files, counted at full size (as quotas do)
+    files: int
+
+    @property
+    def state(self) -> str:
+        return "active" if self.user.is_active else "suspended"
+
+
+@dataclass
+class UserPage:
+    items: list[UserRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def list_users(
+    s: Session,
+    *,
+    search: str | None = None,
+    state: str | None = None,
+    plan: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> UserPage:
+    """Accounts (deleted ones left out), oldest first; `search` is a piece of the e-mail."""
+    if page < 1 or not 1 <= per_page <= 500:
+        raise BadRequest("page starts at 1; per_page is between 1 and 500.")
+    if state is not None and state not in STATES:
+        raise BadRequest(f"state is one of: {', '.join(STATES)}.")
+    q = select(User).where(User.deleted_at.is_(None))
+    if search and search.strip():
+        q = q.where(User.email.ilike(_like(search.strip().lower()), escape="\\"))
+    if state is not None:
+        q = q.where(User.is_active.is_(state == "active"))
+    if plan:
+        q = q.join(Plan, Plan.id == User.plan_id).where(Plan.name == plan)
+    total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+    users = list(s.scalars(q.order_by(User.id).offset((page - 1) * per_page).limit(per_page)))
+    usage = _usage(s, [u.id for u in users])
+    rows = [UserRow(u, *usage.get(u.id, (0, 0))) for u in users]
+    return UserPage(rows, total, page, per_page)
+
+
+def _usage(s: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
+    if not ids:
+        return {}
+    found = s.execute(
+        select(File.owner_id, func.coalesce(func.sum(File.size), 0), func.count(File.id))
+        .where(File.owner_id.in_(ids), File.status != FileStatus.deleted)
+        .group_by(File.owner_id)
+    ).all()
+    return {r[0]: (int(r[1]), int(r[2])) for r in found}
+
+
+def get_user(s: Session, user_id: int) -> User:
+    user = s.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound(f"No account with id {user_id}.")
+    return user
+
+
+def find_user(s: Session, ref: str) -> User:
+    """An account by id or e-mail (for the command line)."""
+    if ref.isdigit():
+        return get_user(s, int(ref))
+    user = s.scalar(
+        select(User).where(User.email == ref.strip().lower(), User.deleted_at.is_(None))
+    )
+    if user is None:
+        raise NotFound(f"No account with the e-mail {ref}.")
+    return user
+
+
+def user_row(s: Session, user: User) -> UserRow:
+    return UserRow(user, *_usage(s, [user.id]).get(user.id, (0, 0)))
+
+
+def set_plan(s: Session, user_id: int, plan_name: str) -> User:
+    from partage.accounts.service import get_plan
+
+    user = get_user(s, user_id)
+    user.plan = get_plan(s, plan_name)
+    s.flush()
+    return user
+
+
+def _end_access(s: Session, user_id: int) -> None:
+    """Log out every web session and revoke every API token: effective at the next request."""
+    s.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def suspend(s: Session, actor: User | None, user_id: int, reason: str) -> User:
+    """`actor` is the administrator doing it; None from the command line."""
+    reason = reason.strip()
+    if not reason:
+        raise BadRequest("Give a reason for the suspension.")
+    if len(reason) > MAX_REASON:
+        raise BadRequest(f"The reason has {MAX_REASON} characters at most.")
+    user = get_user(s, user_id)
+    _check_not_last_admin(s, actor, user, "suspend")
+    user.is_active = False
+    user.suspended_at = utcnow()
+    user.suspended_reason = reason
+    _end_access(s, user.id)
+    s.flush()
+    return user
+
+
+def unsuspend(s: Session, user_id: int) -> User:
+    user = get_user(s, user_id)
+    user.is_active = True
+    user.suspended_at = None
+    user.suspended_reason = None
+    s.flush()
+    return user
+
+
+def _check_not_last_admin(s: Session, actor: User | None, user: User, verb: str) -> None:
+    if actor is not None and user.id == actor.id:
+        raise Conflict(f"You cannot {verb} your own account.")
+    if user.is_admin:
+        others = s.scalar(
+            select(func.count(User.id)).where(
+                User.is_admin.is_(True), User.deleted_at.is_(None), User.id != user.id,
+                User.is_active.is_(True),
+            )
+        )  # fmt: skip
+        if not others:
+            raise Conflict(
+                f"This is the last administrator: make another one before you {verb} it."
+            )
+
+
+def delete_user(ctx: Context, actor: User | None, user_id: int) -> int:
+    """Delete an account and its files; returns how many files went.
+
+    The files go as a user's own deletion makes them go (links answer 410, blobs
+    released by reference count, bytes removed after commit). The account row stays as
+    a tombstone without e-mail, password or secrets, so those links can say "deleted";
+    the e-mail address is free for a new account at once."""
+    deleted = 0
+    keys: list[str] = []
+    with ctx.db.session() as s:
+        user = get_user(s, user_id)
+        _check_not_last_admin(s, actor, user, "delete")
+        codes = list(
+            s.scalars(
+                select(File.code).where(File.owner_id == user.id, File.status != FileStatus.deleted)
+            )
+        )
+        for i in range(0, len(codes), MAX_BULK):
+            keys += delete_files(s, user, codes[i : i + MAX_BULK])
+        deleted = len(codes)
+        s.execute(delete(Folder).where(Folder.owner_id == user.id))
+        for model in (AccountToken, RecoveryCode):
+            s.execute(delete(model).where(model.user_id == user.id))  # type: ignore[attr-defined]
+        _end_access(s, user.id)
+        user.email = f"deleted-{user.id}-{secrets.token_hex(4)}@deleted.invalid"
+        user.password_hash = "!"  # matches no password
+        user.is_active = False
+        user.is_admin = False
+        user.totp_secret = None
+        user.totp_enabled_at = None
+        user.suspended_reason = None
+        user.deleted_at = utcnow()
+    if keys:
+        with ctx.db.session() as s:
+            delete_unreferenced_keys(s, ctx.store, keys)
+    return deleted
+
+
+def user_json(row: UserRow) -> dict[str, Any]:
+    u = row.user
+    return {
+        "id": u.id,
+        "email": u.email,
+        "plan": u.plan.name,
+        "is_admin": u.is_admin,
+        "state": row.state,
+        "suspended_at": iso(u.suspended_at),
+        "suspended_reason": u.suspended_reason,
+        "storage_used": row.used,
+        "files": row.files,
+        "created": iso(u.created_at),
+        "last_login": iso(u.last_login_at),
+    }

@@ -264,7 +264,7 @@ def test_folders_crud(alice, maker):
     c = alice.client
     assert c.get("/api/v1/folders").json() == {"parent_id": None, "items": []}
     docs = _folder(alice, "Docs")
-    assert set(docs) == {"id", "name", "parent_id", "created"}
+    assert set(docs) == {"id", "name", "parent_id", "created", "shared", "share_url"}
     assert docs["name"] == "Docs" and docs["parent_id"] is None
     photos = _folder(alice, "Photos")
     y2024 = _folder(alice, "2024", photos["id"])

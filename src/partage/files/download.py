@@ -58,6 +58,7 @@ from partage.files.http_semantics import (
 )
 from partage.files.links import DirectGrant, check_grant, direct_path, read_direct_token
 from partage.files.models import Blob, File
+from partage.files.preview import inline_type
 from partage.storage import LocalBlobStore, primary_of
 
 log = logging.getLogger(__name__)
@@ -199,17 +200,20 @@ class _Lookup:
 
 @functools.lru_cache(maxsize=4096)
 def _file_headers(
-    name: str, sha256: str, created: datetime
+    name: str, sha256: str, created: datetime, inline: bool = False
 ) -> tuple[str, str, int, tuple[tuple[bytes, bytes], ...]]:
     """Validators and fixed headers of one file version (all derived from immutable or
     rarely changing fields, so they are worth computing once)."""
     etag = f'"{sha256}"'
     last_modified = format_datetime(created, usegmt=True)
+    disposition = content_disposition(name)
+    if inline:
+        disposition = b"inline" + disposition[len(b"attachment") :]
     headers = (
         *_STATIC_HEADERS,
         (b"etag", etag.encode()),
         (b"last-modified", last_modified.encode()),
-        (b"content-disposition", content_disposition(name)),
+        (b"content-disposition", disposition),
     )
     return etag, last_modified, int(created.timestamp()), headers
 
@@ -305,7 +309,11 @@ class DirectDownloads:
             size = st.st_size
 
         req = _headers(scope)
-        etag, last_modified, modified, base = _file_headers(f.name, blob.sha256, f.created_at)
+        # A preview (files/preview.py): shown in the page with a safe type, never counted.
+        inline_mime = inline_type(blob.mime) if grant.inline else None
+        etag, last_modified, modified, base = _file_headers(
+            f.name, blob.sha256, f.created_at, inline_mime is not None
+        )
 
         # Preconditions (RFC 9110 §13.2.2): If-Match, If-Unmodified-Since, then
         # If-None-Match / If-Modified-Since, then If-Range.
@@ -345,11 +353,13 @@ class DirectDownloads:
             )
 
         head = method == "HEAD"
-        if not head and (ranges is None or ranges[0][0] == 0) and not grant.owner:
+        starts = ranges is None or ranges[0][0] == 0
+        if not head and starts and not grant.owner and not grant.inline:
             await self._count(f)
 
-        mime = blob.mime or "application/octet-stream"
-        mode = ctx.settings.delivery
+        mime = inline_mime or blob.mime or "application/octet-stream"
+        # Previews are always sent by the app: only it sets their type and headers.
+        mode = "app" if grant.inline else ctx.settings.delivery
         if mode == "x-accel" and path is not None and self._in_primary(blob.storage_key, path):
             if nginx_agrees(req, range_ignored=honour_range and ranges is None):
                 uri = accel_uri(ctx.settings, "blobs", blob_relpath(blob.storage_key))
@@ -444,10 +454,9 @@ class DirectDownloads:
     async def _count(self, f: _Target) -> None:
         if f.max_downloads is None:
             counters.hit(f.id)
-            return
-        counted = await anyio.to_thread.run_sync(self.lookup.count_capped, f.id)
-        if not counted:
+        elif not await anyio.to_thread.run_sync(self.lookup.count_capped, f.id):
             raise DownloadLimitReached("This link has reached its maximum number of downloads.")
+        counters.traffic(f.blob.size if f.blob is not None else 0)
 
 
 class _MethodNotAllowed(PartageError):
@@ -505,8 +514,11 @@ def with_direct_downloads(app: ASGIApp) -> ASGIApp:
     return DirectDownloads(app)
 
 
-def direct_url(ctx: Context, base_url: str, f: File, *, owner: bool, address: str) -> str:
-    """An absolute signed direct link to `f`, bound to `address` when the operator asks."""
+def direct_url(
+    ctx: Context, base_url: str, f: File, *, owner: bool, address: str, inline: bool = False
+) -> str:
+    """An absolute signed direct link to `f`, bound to `address` when the operator asks;
+    `inline`: a preview link (shown in the page, not counted; see files/preview.py)."""
     settings = ctx.settings
     path = direct_path(
         ctx.link_signer,
@@ -514,5 +526,6 @@ def direct_url(ctx: Context, base_url: str, f: File, *, owner: bool, address: st
         ttl=settings.direct_link_ttl,
         owner=owner,
         address=address if settings.bind_links_to_ip else None,
+        inline=inline,
     )
     return base_url + path

@@ -163,10 +163,14 @@ def check_visitor(
 # -- signed direct links --------------------------------------------------------------------
 
 
-def direct_path(signer: Signer, f: File, *, ttl: int, owner: bool, address: str | None) -> str:
+def direct_path(
+    signer: Signer, f: File, *, ttl: int, owner: bool, address: str | None, inline: bool = False
+) -> str:
     payload: dict[str, Any] = {"c": f.code, "v": f.link_version, "e": int(time.time()) + ttl}
     if owner:
         payload["o"] = 1
+    if inline:  # a preview: shown in the page (see files/preview.py), never counted
+        payload["i"] = 1
     if address:
         payload["a"] = address
     return f"/d/{signer.sign(payload)}/{quote(f.name, safe='')}"
@@ -178,6 +182,7 @@ class DirectGrant:
     version: int
     expires: int
     owner: bool
+    inline: bool = False
 
 
 def read_direct_token(signer: Signer, token: str, address: str) -> DirectGrant:
@@ -189,7 +194,9 @@ def read_direct_token(signer: Signer, token: str, address: str) -> DirectGrant:
     bound = data.get("a")
     if bound and bound != address:
         raise LinkRevoked("This download link was issued to another network address.")
-    return DirectGrant(data["c"], int(data.get("v", 0)), int(data["e"]), bool(data.get("o")))
+    return DirectGrant(
+        data["c"], int(data.get("v", 0)), int(data["e"]), bool(data.get("o")), bool(data.get("i"))
+    )
 
 
 def check_grant(f: File, grant: DirectGrant, *, now: datetime | None = None) -> None:

@@ -8,6 +8,7 @@ used); other clients (the CLI, scripts) get the same answers as JSON.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -24,6 +25,7 @@ from partage.errors import (
     RateLimited,
     WrongPassword,
 )
+from partage.files import preview
 from partage.files.access import check_link
 from partage.files.codes import is_code
 from partage.files.download import direct_url
@@ -89,12 +91,35 @@ def _visit(
         return JSONResponse(
             _file_json(f, page_url, link, owner), headers={"Cache-Control": "no-store"}
         )
+    mime = f.blob.mime if f.blob else ""
     return render(
         request, "public_file.html",
-        {"state": "ok", "code": code, "file": f, "mime": f.blob.mime if f.blob else "",
-         "download_url": link, "owner": owner, "page_url": page_url},
-        headers={"Cache-Control": "no-store"},
+        {"state": "ok", "code": code, "file": f, "mime": mime, "download_url": link,
+         "owner": owner, "page_url": page_url,
+         "report_url": "/report?" + urlencode({"location": f.code}),
+         **_preview(ctx, f, mime, base=base, owner=owner, address=address)},
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
     )  # fmt: skip
+
+
+def _preview(
+    ctx: Context, f: File, mime: str, *, base: str, owner: bool, address: str
+) -> dict[str, Any]:
+    """The preview of the page (files/preview.py): its kind, its signed inline link (the
+    visitor already passed the link's rules, password included) and, for media, the
+    player's data."""
+    kind = preview.preview_kind(mime, f.size, capped=f.max_downloads is not None and not owner)
+    if kind is None:
+        return {"preview": None}
+    out: dict[str, Any] = {
+        "preview": kind,
+        "preview_url": direct_url(ctx, base, f, owner=owner, address=address, inline=True),
+    }
+    view = preview.player_view()
+    if kind == "video" and view is not None:
+        with ctx.db.read() as s:
+            out["media"] = view(ctx, s, f, base=base, owner=owner, address=address)
+    return out
 
 
 def _check_code(code: str) -> None:
@@ -112,11 +137,13 @@ def file_page(code: str, request: Request) -> Response:
 @router.post("/{code}")
 async def file_password(code: str, request: Request) -> Response:
     """The password form (`password` form field, or JSON `{"password": …}`). A form is
-    answered with a 303 to the signed direct link; a JSON body, or a client that accepts
+    answered with a 303 to the signed direct link (or, with `action=view`, the page with
+    its preview and download button); a JSON body, or a client that accepts
     `application/json`, gets the page's JSON instead."""
     _check_code(code)
     ctx: Context = request.app.state.ctx
     form_token: str | None = None
+    view = False
     ctype = request.headers.get("content-type", "")
     is_json = ctype.startswith("application/json")
     if is_json:
@@ -129,11 +156,14 @@ async def file_password(code: str, request: Request) -> Response:
         form = await request.form(max_files=0, max_fields=10)
         password = form.get("password")  # type: ignore[assignment]
         form_token = form.get("csrf_token")  # type: ignore[assignment]
+        view = form.get("action") == "view"  # "Unlock and preview": the page, not the file
     if password is not None and not isinstance(password, str):
         raise BadRequest("password must be a string.")
     if password is not None and len(password) > 1024:
         raise BadRequest("password: 1024 characters at most.")
     auth = await run_in_threadpool(resolve_auth, request, ctx)
     check_csrf(request, auth, form_token)
-    redirect = not is_json and "application/json" not in request.headers.get("accept", "")
+    redirect = (
+        not is_json and not view and "application/json" not in request.headers.get("accept", "")
+    )
     return await run_in_threadpool(_visit, request, code, password or None, redirect=redirect)

@@ -18,8 +18,8 @@ from partage.context import Context
 from partage.db import iso
 from partage.deps import Address, ApiUser, BaseUrl, Ctx, OptionalUser
 from partage.errors import BadRequest, NotFound, PartageError
+from partage.files import folder_share, service
 from partage.files import folders as folder_service
-from partage.files import service
 from partage.files.access import check_link
 from partage.files.blobs import delete_unreferenced_keys
 from partage.files.codes import is_code
@@ -45,12 +45,14 @@ class Shaper:
         return service.file_json(f, base_url=self.base_url, direct_url=link)
 
     @staticmethod
-    def folder(folder: Folder) -> dict[str, Any]:
+    def folder(folder: Folder, base_url: str) -> dict[str, Any]:
         return {
             "id": folder.id,
             "name": folder.name,
             "parent_id": folder.parent_id,
             "created": iso(folder.created_at),
+            "shared": folder.share_hash is not None,
+            "share_url": folder_share.share_url(base_url, folder),
         }
 
 
@@ -210,12 +212,14 @@ def bulk(body: BulkIn, user: ApiUser, ctx: Ctx, base: BaseUrl, address: Address)
 
 
 @router.get("/folders")
-def list_folders(user: ApiUser, ctx: Ctx, parent_id: int | None = None) -> dict[str, Any]:
+def list_folders(
+    user: ApiUser, ctx: Ctx, base: BaseUrl, parent_id: int | None = None
+) -> dict[str, Any]:
     """The subfolders of `parent_id` (omitted: the root), by name."""
     with ctx.db.read() as s:
         folder_service.get_folder(s, user, parent_id)
         items = folder_service.list_folders(s, user, parent_id)
-        return {"parent_id": parent_id, "items": [Shaper.folder(f) for f in items]}
+        return {"parent_id": parent_id, "items": [Shaper.folder(f, base) for f in items]}
 
 
 class FolderIn(BaseModel):
@@ -227,7 +231,7 @@ class FolderIn(BaseModel):
 
 
 @router.post("/folders", status_code=201)
-def create_folder(body: FolderIn, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
+def create_folder(body: FolderIn, user: ApiUser, ctx: Ctx, base: BaseUrl) -> dict[str, Any]:
     """`{name, parent_id}` creates one folder (409 if the name is taken there);
     `{path: "a/b/c"}` creates what is missing along the path (like `mkdir -p`)."""
     with ctx.db.session() as s:
@@ -241,7 +245,7 @@ def create_folder(body: FolderIn, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
             if body.name is None:
                 raise BadRequest("name is required.")
             folder = folder_service.create_folder(s, user, body.name, body.parent_id)
-        return Shaper.folder(folder)
+        return Shaper.folder(folder, base)
 
 
 @router.get("/folders/{folder_id}")
@@ -264,9 +268,11 @@ def get_folder(
             s, user, folder_id=folder_id, order=order, page=page, per_page=per_page
         )
         return {
-            **Shaper.folder(folder),
+            **Shaper.folder(folder, base),
             "path": [{"id": p.id, "name": p.name} for p in folder_service.folder_path(s, folder)],
-            "folders": [Shaper.folder(f) for f in folder_service.list_folders(s, user, folder.id)],
+            "folders": [
+                Shaper.folder(f, base) for f in folder_service.list_folders(s, user, folder.id)
+            ],
             "files": _page_json(files, Shaper(ctx, base, address)),
         }
 
@@ -276,19 +282,29 @@ class FolderPatch(BaseModel):
 
     name: str | None = Field(default=None, max_length=1024)
     parent_id: int | None = None
+    shared: bool | None = None
 
 
 @router.patch("/folders/{folder_id}")
-def patch_folder(folder_id: int, body: FolderPatch, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
-    """Rename and/or move (`parent_id`: null moves to the root)."""
-    if "name" in body.model_fields_set and body.name is None:
+def patch_folder(
+    folder_id: int, body: FolderPatch, user: ApiUser, ctx: Ctx, base: BaseUrl
+) -> dict[str, Any]:
+    """Rename and/or move (`parent_id`: null moves to the root); `shared: true` gives the
+    folder a public link (`share_url`, a new unguessable address), `shared: false` removes
+    it at once (the old address answers 404)."""
+    sent = body.model_fields_set
+    if "name" in sent and body.name is None:
         raise BadRequest("name cannot be null.")
+    if "shared" in sent and body.shared is None:
+        raise BadRequest("shared must be true or false.")
     with ctx.db.session() as s:
         folder = folder_service.update_folder(
             s, user, folder_id, name=body.name, parent_id=body.parent_id,
-            move="parent_id" in body.model_fields_set,
+            move="parent_id" in sent,
         )  # fmt: skip
-        return Shaper.folder(folder)
+        if body.shared is not None:
+            folder = folder_share.set_shared(s, user, folder_id, body.shared)
+        return Shaper.folder(folder, base)
 
 
 @router.delete("/folders/{folder_id}")

@@ -41,10 +41,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
 
+    from partage.files import preview
+    from partage.media.service import media_view
+
+    preview.register_player(media_view)  # files never imports media: wired here
+
     from partage.accounts import pages as account_pages
     from partage.accounts import routes as account_routes
+    from partage.admin import pages as admin_pages
+    from partage.admin import routes as admin_routes
+    from partage.files import folder_pages, public_pages
     from partage.files import pages as file_pages
-    from partage.files import public_pages
     from partage.files import routes as file_routes
     from partage.media import pages as media_pages
     from partage.media import routes as media_routes
@@ -60,12 +67,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(upload_routes.router)
     app.include_router(file_routes.router)
     app.include_router(media_routes.router)
+    app.include_router(admin_routes.router)
     app.include_router(streams.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(account_pages.router)
     app.include_router(file_pages.router)
     app.include_router(media_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(language.router)
+    app.include_router(folder_pages.router)  # /s/<hash>: shared folders
     app.include_router(public_pages.router)  # last: it owns the catch-all /{code}
     return app
 

@@ -58,9 +58,9 @@ def test_file_manager_flow(new_context, server, tmp_path, needs_assets):
     assert crumbs.get_by_role("listitem").all_inner_texts() == ["My files", "Reports & <co>"]
     assert crumbs.locator("[aria-current=page]").inner_text() == "Reports & <co>"
     row = page.locator(f'tr.file[data-code="{code}"]')
-    row.get_by_role("button", name=f"Rename {src.name}").click()
-    page.get_by_role("dialog").get_by_label("New name").fill("final report.bin")
-    page.get_by_role("dialog").get_by_role("button", name="Rename").click()
+    row.get_by_role("button", name=f"Rename {src.name}").click()  # inline: Enter saves
+    row.get_by_label("New name").fill("final report.bin")
+    row.get_by_label("New name").press("Enter")
     page.locator("tr.file", has_text="final report.bin").wait_for()
 
     row.get_by_role("button", name="Link options of final report.bin").click()
@@ -74,13 +74,15 @@ def test_file_manager_flow(new_context, server, tmp_path, needs_assets):
     assert row.locator(".badge", has_text="0/5 downloads").is_visible()
     shot(page, "files-folder")
 
-    # An API error is shown in the dialog, which stays open.
+    # An API error is shown and the name stays in edition; Escape gives the old name back.
     row.get_by_role("button", name="Rename final report.bin").click()
-    page.get_by_role("dialog").get_by_label("New name").fill("a/b")
-    page.get_by_role("dialog").get_by_role("button", name="Rename").click()
-    assert "cannot contain '/'" in page.get_by_role("dialog").get_by_role("alert").inner_text()
-    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
-    assert page.get_by_role("dialog").count() == 0
+    row.get_by_label("New name").fill("a/b")
+    row.get_by_label("New name").press("Enter")
+    page.get_by_role("status").get_by_text("cannot contain '/'").wait_for()
+    assert "error" in page.get_by_role("status").get_attribute("class")
+    row.get_by_label("New name").press("Escape")
+    assert row.get_by_label("New name").count() == 0
+    assert row.locator(".fname").inner_text() == "final report.bin"
 
     # Log out; a visitor in a fresh context needs the password, then downloads.
     page.get_by_role("button", name="Log out").click()
@@ -100,7 +102,7 @@ def test_file_manager_flow(new_context, server, tmp_path, needs_assets):
     # Log in again and delete the file: its link answers 410.
     login(page, user)
     page.goto(page.url.split("/files")[0] + "/files")
-    page.get_by_role("link", name="Reports & <co>").click()
+    page.locator("#listing").get_by_role("link", name="Reports & <co>").click()
     row = page.locator(f'tr.file[data-code="{code}"]')
     row.get_by_role("button", name="Delete final report.bin").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
@@ -147,7 +149,7 @@ def test_files_page_readable_without_javascript(new_context, server, alice):
 
     login(page, WebUser(alice.email, alice.password))
     assert page.locator("tr.file", has_text="notes.txt").is_visible()
-    assert page.get_by_role("link", name="docs").is_visible()
+    assert page.locator("#listing").get_by_role("link", name="docs").is_visible()
     assert not page.get_by_role("button", name="Delete notes.txt").is_visible()
     assert (
         page.get_by_label("Upload files").count() == 0
@@ -178,7 +180,7 @@ def test_dialogs_work_with_the_keyboard(new_context, server, alice):
     rename = page.get_by_role("button", name="Rename keys.txt")
     rename.focus()
     page.keyboard.press("Enter")
-    box = page.get_by_label("New name")
+    box = page.locator("tr.file").get_by_label("New name")
     assert box.evaluate("el => el === document.activeElement")
     assert (
         page.evaluate(
@@ -193,6 +195,15 @@ def test_dialogs_work_with_the_keyboard(new_context, server, alice):
     page.keyboard.press("Enter")
     page.locator("tr.file", has_text="renamed.txt").wait_for()
     assert page.get_by_role("dialog").count() == 0
+    # F2 on a row renames too; Escape cancels.
+    page.get_by_label("Select renamed.txt").focus()
+    page.keyboard.press("F2")
+    box = page.locator("tr.file").get_by_label("New name")
+    assert box.evaluate("el => el === document.activeElement")
+    page.keyboard.type("nope")
+    page.keyboard.press("Escape")
+    assert box.count() == 0
+    assert page.locator("tr.file .fname").inner_text() == "renamed.txt"
     # Escape closes a dialog and gives the focus back to the button that opened it.
     opener = page.get_by_role("button", name="Move renamed.txt")
     opener.focus()
@@ -232,7 +243,7 @@ def test_folder_errors_and_bulk_actions(new_context, server, alice):
     assert page.locator("tr.file .fname").all_inner_texts() == ["c.txt"]
     assert page.locator("#bulk-count").inner_text() == "No file selected"
 
-    page.get_by_role("link", name="box").click()
+    page.locator("#listing").get_by_role("link", name="box").click()
     page.get_by_label("Select all files").check()
     page.get_by_role("button", name="Delete selected…").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()

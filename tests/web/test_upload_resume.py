@@ -85,10 +85,14 @@ def test_resume_after_page_reload(new_context, account_factory, tmp_path, needs_
     _wait_half(page, seen)
     page.wait_for_function("Object.keys(localStorage).some(k => k.startsWith('tus::'))")
     page.reload()
+    # The page lists what an earlier page left unfinished, and asks for the file again.
+    interrupted = page.get_by_role("region", name="Interrupted uploads")
+    assert interrupted.get_by_role("listitem").all_inner_texts() == ["reload.bin (3.0 MiB)"]
     page.get_by_label("Upload files").set_input_files(str(src))
     item = page.locator(".upload-item", has_text="reload.bin")
     item.locator("a", has_text="Done").wait_for()
     assert seen["patch_offsets"] == [0, HALF]
+    assert interrupted.is_hidden()
     _check_file(acc, page, "reload.bin", data)
     # Finished: the resume entry is gone, a new upload of the same file starts afresh.
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []

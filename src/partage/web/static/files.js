@@ -1,95 +1,67 @@
-// "My files": rename, move, delete, link options and folders through the JSON API.
-// The list itself is rendered by the server; after a change we fetch the page again
-// and swap #listing, so there is one source of truth and reading works without JS.
+// "My files": move, copy, delete, share and rename through the JSON API. The list itself
+// is rendered by the server; after a change we fetch the page again and swap #listing,
+// so there is one source of truth and reading works without JavaScript.
 (function () {
   "use strict";
-  document.documentElement.classList.add("js");
-
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const config = JSON.parse(document.getElementById("files-config").textContent);
-  const statusEl = document.getElementById("status");
-
-  // -- the API ------------------------------------------------------------------------------
-
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf, Accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let resp;
-    try {
-      resp = await fetch(path, init);
-    } catch (e) {
-      throw new Error("The server could not be reached: check your connection and try again.");
-    }
-    if (resp.ok) return resp.status === 204 ? null : resp.json().catch(() => null);
-    throw new Error(await errorMessage(resp));
-  }
-
-  async function errorMessage(resp) {
-    try {
-      const data = await resp.json();
-      if (data && data.message) return data.message;
-      if (data && typeof data.detail === "string") return data.detail;
-    } catch (e) { /* not JSON */ }
-    return `The server answered ${resp.status} ${resp.statusText}.`;
-  }
+  const P = window.partageFiles;
+  const { t, api, say, config } = P;
 
   const folderId = (v) => (v === "" || v == null ? null : Number(v));
   const API = {
     renameFile: (code, name) => api("PATCH", `/api/v1/files/${code}`, { name }),
     moveFile: (code, folder) => api("PATCH", `/api/v1/files/${code}`, { folder_id: folder }),
-    linkOptions: (code, opts) => api("PATCH", `/api/v1/files/${code}`, opts),
+    patchFile: (code, opts) => api("PATCH", `/api/v1/files/${code}`, opts),
     deleteFile: (code) => api("DELETE", `/api/v1/files/${code}`),
     bulk: (action, codes, folder) =>
       api("POST", "/api/v1/files/bulk", { action, codes, folder_id: folder }),
     createFolder: (name, parent) => api("POST", "/api/v1/folders", { name, parent_id: parent }),
+    getFolder: (id) => api("GET", `/api/v1/folders/${id}?per_page=1`),
     renameFolder: (id, name) => api("PATCH", `/api/v1/folders/${id}`, { name }),
     moveFolder: (id, parent) => api("PATCH", `/api/v1/folders/${id}`, { parent_id: parent }),
+    shareFolder: (id, shared) => api("PATCH", `/api/v1/folders/${id}`, { shared }),
     deleteFolder: (id) => api("DELETE", `/api/v1/folders/${id}?force=true`),
   };
+  P.API = API;
+  P.folderId = folderId;
 
   // -- refreshing the list ------------------------------------------------------------------
-
-  function say(text, isError) {
-    statusEl.textContent = text;
-    statusEl.classList.toggle("error", Boolean(isError));
-  }
 
   async function refresh() {
     const resp = await fetch(location.href, { credentials: "same-origin",
       headers: { Accept: "text/html" } });
     if (!resp.ok) return;
     const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
-    for (const id of ["listing", "quota", "move-target"]) {
+    for (const id of ["listing", "quota", "move-target", "tree-list"]) {
       const fresh = doc.getElementById(id);
       const old = document.getElementById(id);
       if (fresh && old) old.replaceWith(fresh);
     }
-    updateBulk();
+    document.dispatchEvent(new CustomEvent("partage:refreshed"));
   }
+  P.refresh = refresh;
   window.partageRefresh = refresh;
 
   // -- dialogs ------------------------------------------------------------------------------
 
   let opener = null;
 
+  // onSubmit returns the status text to show, or {keep: text} to leave the dialog open.
   function openDialog(id, onSubmit) {
     const dlg = document.getElementById(id);
     const err = dlg.querySelector(".dlg-error");
     err.hidden = true;
+    for (const note of dlg.querySelectorAll(".copy-note")) note.textContent = "";
     opener = document.activeElement;
     dlg.onsubmit = async (ev) => {
       ev.preventDefault();
       const submit = dlg.querySelector('button[type="submit"]');
       submit.disabled = true;
+      err.hidden = true;
       try {
         const done = await onSubmit(dlg);
-        dlg.close();
+        if (!(done && done.keep)) dlg.close();
         await refresh();
-        if (done) say(done);
+        if (done) say(done.keep || done);
       } catch (e) {
         err.textContent = e.message;
         err.hidden = false;
@@ -108,6 +80,78 @@
     if (ev.target.tagName === "DIALOG" && opener && document.contains(opener)) opener.focus();
   }, true);
 
+  async function copyField(btn) {
+    const field = document.getElementById(btn.dataset.field);
+    const note = btn.closest("dialog").querySelector(".copy-note");
+    field.select();
+    const ok = await P.copyText(field.value);
+    note.textContent = ok ? t("copied") : t("copy_manually");
+  }
+
+  // -- inline rename ------------------------------------------------------------------------
+
+  function inlineRename(tr) {
+    const nameEl = tr.querySelector(".fname");
+    if (!nameEl || tr.querySelector(".rename-input")) return;
+    const isFolder = tr.classList.contains("folder");
+    const old = tr.dataset.name;
+    const back = document.activeElement;
+    const input = document.createElement("input");
+    input.type = "text";
+    input.className = "rename-input";
+    input.maxLength = 255;
+    input.value = old;
+    input.setAttribute("aria-label", t("new_name"));
+    nameEl.hidden = true;
+    nameEl.after(input);
+    input.focus();
+    const dot = isFolder ? -1 : old.lastIndexOf(".");
+    input.setSelectionRange(0, dot > 0 ? dot : old.length);
+    let busy = false;
+
+    function cancel() {
+      if (busy || !input.isConnected) return;
+      input.remove();
+      nameEl.hidden = false;
+      if (back && document.contains(back)) back.focus();
+    }
+
+    async function save() {
+      const name = input.value.trim();
+      if (!name || name === old) return cancel();
+      busy = true;
+      input.readOnly = true;
+      try {
+        if (isFolder) await API.renameFolder(tr.dataset.folderId, name);
+        else await API.renameFile(tr.dataset.code, name);
+        const sel = isFolder ? `tr.folder[data-folder-id="${tr.dataset.folderId}"]`
+          : `tr.file[data-code="${tr.dataset.code}"]`;
+        await refresh();
+        say(t("renamed", { name }));
+        const again = document.querySelector(`${sel} [data-action^="rename"]`);
+        if (again) again.focus();
+      } catch (e) {
+        busy = false;
+        input.readOnly = false;
+        input.setAttribute("aria-invalid", "true");
+        say(e.message, true);
+        input.focus();
+      }
+    }
+
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") { ev.preventDefault(); save(); }
+      if (ev.key === "Escape") { ev.preventDefault(); ev.stopPropagation(); cancel(); }
+    });
+    input.addEventListener("blur", () => setTimeout(cancel, 0));
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "F2") return;
+    const tr = ev.target.closest && ev.target.closest("#listing tr.file, #listing tr.folder");
+    if (tr) { ev.preventDefault(); inlineRename(tr); }
+  });
+
   // -- actions ------------------------------------------------------------------------------
 
   function rowOf(el) {
@@ -115,32 +159,20 @@
     return { tr, code: tr.dataset.code, id: tr.dataset.folderId, name: tr.dataset.name };
   }
 
-  function rename(row, isFolder) {
-    const dlg = openDialog("dlg-rename", async (d) => {
-      const name = d.querySelector("#rename-input").value;
-      if (isFolder) await API.renameFolder(row.id, name);
-      else await API.renameFile(row.code, name);
-      return `Renamed to “${name}”.`;
-    });
-    dlg.querySelector("#dlg-rename-title").textContent =
-      isFolder ? `Rename the folder “${row.name}”` : `Rename “${row.name}”`;
-    const input = dlg.querySelector("#rename-input");
-    input.value = row.name;
-    input.focus();
-    const dot = isFolder ? -1 : row.name.lastIndexOf(".");
-    input.setSelectionRange(0, dot > 0 ? dot : row.name.length);
-  }
-
-  function move(row, isFolder, codes) {
+  function move(row, isFolder, codes, action) {
+    const copying = action === "copy";
     const dlg = openDialog("dlg-move", async (d) => {
       const target = folderId(d.querySelector("#move-target").value);
-      if (codes) await API.bulk("move", codes, target);
+      if (codes) await API.bulk(action, codes, target);
       else if (isFolder) await API.moveFolder(row.id, target);
       else await API.moveFile(row.code, target);
-      return codes ? `${codes.length} file(s) moved.` : `“${row.name}” moved.`;
+      if (codes) return t(copying ? "n_copied" : "n_moved", { n: codes.length });
+      return t("moved", { name: row.name });
     });
-    dlg.querySelector("#dlg-move-title").textContent =
-      codes ? `Move ${codes.length} file(s)` : `Move “${row.name}”`;
+    dlg.querySelector("#dlg-move-title").textContent = codes
+      ? t(copying ? "copy_n" : "move_n", { n: codes.length })
+      : t("move_one", { name: row.name });
+    dlg.querySelector("#move-submit").textContent = t(copying ? "copy" : "move");
     const select = dlg.querySelector("#move-target");
     select.value = config.folder == null ? "" : String(config.folder);
     select.focus();
@@ -151,13 +183,11 @@
       if (codes) await API.bulk("delete", codes);
       else if (isFolder) await API.deleteFolder(row.id);
       else await API.deleteFile(row.code);
-      return codes ? `${codes.length} file(s) deleted.` : `“${row.name}” deleted.`;
+      return codes ? t("n_deleted", { n: codes.length }) : t("deleted", { name: row.name });
     });
     dlg.querySelector("#delete-what").textContent = codes
-      ? `Delete ${codes.length} selected file(s)? Their links stop working.`
-      : isFolder
-        ? `Delete the folder “${row.name}” and everything in it? Links to its files stop working.`
-        : `Delete “${row.name}”? Its link stops working.`;
+      ? t("delete_n", { n: codes.length })
+      : t(isFolder ? "delete_folder" : "delete_file", { name: row.name });
     dlg.querySelector('button[type="submit"]').focus();
   }
 
@@ -180,16 +210,15 @@
       opts.expires = exp ? new Date(exp).toISOString() : null;
       const max = d.querySelector("#link-max").value;
       opts.max_downloads = max ? Number(max) : null;
-      await API.linkOptions(row.code, opts);
-      return `Link options of “${row.name}” saved.`;
+      await API.patchFile(row.code, opts);
+      return t("link_saved", { name: row.name });
     });
     dlg.querySelector("#link-name").textContent = row.name;
     dlg.querySelector("#link-url").value = ds.url;
     dlg.querySelector("#link-public").checked = ds.public === "true";
     dlg.querySelector("#link-password").value = "";
-    dlg.querySelector("#link-password-help").textContent = ds.hasPassword === "true"
-      ? "The link has a password. Type a new one to change it, or leave empty to keep it."
-      : "The link has no password. Type one to protect it.";
+    dlg.querySelector("#link-password-help").textContent =
+      t(ds.hasPassword === "true" ? "has_password" : "no_password");
     dlg.querySelector("#link-nopass").checked = false;
     dlg.querySelector("#link-nopass-row").hidden = ds.hasPassword !== "true";
     dlg.querySelector("#link-expires").value = localInput(ds.expires);
@@ -197,59 +226,72 @@
     dlg.querySelector("#link-public").focus();
   }
 
+  function showFolderLink(dlg, url) {
+    dlg.querySelector("#folder-share-url").value = url || "";
+    dlg.querySelector("#folder-share-link-row").hidden = !url;
+  }
+
+  async function shareFolder(row) {
+    const dlg = openDialog("dlg-folder-share", async (d) => {
+      const shared = d.querySelector("#folder-shared").checked;
+      const data = await API.shareFolder(row.id, shared);
+      showFolderLink(d, data && data.share_url);
+      return { keep: t(shared ? "folder_shared" : "folder_unshared", { name: row.name }) };
+    });
+    dlg.querySelector("#folder-share-name").textContent = row.name;
+    const box = dlg.querySelector("#folder-shared");
+    box.checked = row.tr.dataset.shared === "true";
+    showFolderLink(dlg, null);
+    box.focus();
+    try {
+      const data = await API.getFolder(row.id);
+      box.checked = Boolean(data.share_url);
+      showFolderLink(dlg, data.share_url);
+    } catch (e) { /* the dialog still works from the row's state */ }
+  }
+
+  function bulkShare(codes) {
+    const dlg = openDialog("dlg-bulk-share", async (d) => {
+      if (d.querySelector("#bulk-public").checked) {
+        await Promise.all(codes.map((c) => API.patchFile(c, { public: true })));
+        return t("n_public", { n: codes.length });
+      }
+      return null;
+    });
+    const urls = codes.map((c) => document.querySelector(`tr.file[data-code="${c}"]`).dataset.url);
+    dlg.querySelector("#bulk-links").value = urls.join("\n");
+    dlg.querySelector('[data-action="copy-field"]').focus();
+  }
+
   async function copy(row) {
     const url = row.tr.dataset.url;
-    try {
-      await navigator.clipboard.writeText(url);
-      say(`Link copied: ${url}`);
-    } catch (e) {
-      say(`Copy this link: ${url}`);
-    }
+    say(t(await P.copyText(url) ? "link_copied" : "copy_this", { url }));
   }
-
-  // -- selection ----------------------------------------------------------------------------
-
-  function selected() {
-    return [...document.querySelectorAll("#listing input.pick:checked")].map((c) => c.value);
-  }
-
-  function updateBulk() {
-    const codes = selected();
-    const count = document.getElementById("bulk-count");
-    if (!count) return;
-    count.textContent = codes.length ? `${codes.length} file(s) selected` : "No file selected";
-    for (const b of document.querySelectorAll("#bulk-bar button")) b.disabled = !codes.length;
-  }
-
-  document.addEventListener("change", (ev) => {
-    if (ev.target.id === "select-all") {
-      for (const c of document.querySelectorAll("#listing input.pick")) {
-        c.checked = ev.target.checked;
-      }
-    }
-    if (ev.target.matches("#listing input.pick, #select-all")) updateBulk();
-  });
 
   document.addEventListener("click", (ev) => {
     const btn = ev.target.closest("[data-action]");
     if (!btn) return;
     const action = btn.dataset.action;
     const row = btn.closest("tr") ? rowOf(btn) : null;
+    const codes = () => P.selected();
     switch (action) {
-      case "rename-file": return rename(row, false);
-      case "rename-folder": return rename(row, true);
+      case "rename-file": case "rename-folder": return inlineRename(row.tr);
       case "move-file": return move(row, false);
       case "move-folder": return move(row, true);
       case "delete-file": return remove(row, false);
       case "delete-folder": return remove(row, true);
+      case "share-folder": return shareFolder(row);
       case "link": return linkOptions(row);
       case "copy": return copy(row);
-      case "bulk-move": return move(null, false, selected());
-      case "bulk-delete": return remove(null, false, selected());
+      case "copy-field": return copyField(btn);
+      case "bulk-move": return move(null, false, codes(), "move");
+      case "bulk-copy": return move(null, false, codes(), "copy");
+      case "bulk-delete": return remove(null, false, codes());
+      case "bulk-share": return bulkShare(codes());
     }
   });
 
-  // -- new folder ---------------------------------------------------------------------------
+  // -- new folder -----------------------------------------------------------------------------
 
   document.getElementById("new-folder-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -259,7 +301,7 @@
       await API.createFolder(name, config.folder);
       input.value = "";
       await refresh();
-      say(`Folder “${name}” created.`);
+      say(t("folder_created", { name }));
     } catch (e) {
       say(e.message, true);
       input.focus();

@@ -20,6 +20,9 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.filters["filesize"] = humanize.size
 templates.env.filters["isodate"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
 templates.env.add_extension("jinja2.ext.i18n")
+# A message made in Python (an error's text) in the page's language, as plain text, so
+# it is still escaped: `_()` in a template returns markup and must only get our own msgids.
+templates.env.filters["translated"] = lambda message: i18n.gettext(str(message))
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )

@@ -6,14 +6,19 @@
 (function () {
   "use strict";
 
+  // The page's strings (see _player.html): {name} placeholders are filled in here.
+  const stringsEl = document.getElementById("player-strings");
+  const T = stringsEl ? JSON.parse(stringsEl.textContent) : {};
+  const t = (key, vars) => (T[key] || key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k]));
+
   // -- the watch page's "copy the embed code" button (not part of the player) --------------
   const copyButton = document.getElementById("embed-copy");
   if (copyButton) {
     const code = document.getElementById("embed-code"), status = document.getElementById("embed-copy-status");
     copyButton.hidden = false;
     copyButton.addEventListener("click", () => navigator.clipboard.writeText(code.value).then(
-      () => { status.textContent = "Copied to the clipboard."; },
-      () => { code.select(); status.textContent = "Press Ctrl+C (or ⌘C) to copy the selected code."; }));
+      () => { status.textContent = T.copied; },
+      () => { code.select(); status.textContent = T.copyByHand; }));
   }
 
   const root = document.getElementById("player");
@@ -60,7 +65,7 @@
   }
 
   const processingText = (m) =>
-    `This ${isAudio ? "audio file" : "video"} is being processed… ${Math.floor(m.progress || 0)}\u00a0%`;
+    t(isAudio ? "processingAudio" : "processingVideo", { progress: Math.floor(m.progress || 0) });
 
   // -- remembered position (per browser, per file) ----------------------------------------
 
@@ -94,7 +99,7 @@
 
   function start() {
     const processing = media.state === "pending" || media.state === "running";
-    const cannot = "This file cannot be played in the browser. Download it instead.";
+    const cannot = T.cannotPlay;
     if (!["video", "audio"].includes(media.kind) && !(processing && media.kind === "other")) return fail(cannot);
     const canHls = media.hls_url && media.playable;
     if (isAudio && media.direct_url) return startDirect(media.direct_url);
@@ -106,8 +111,8 @@
       if (Hls && Hls.isSupported()) return startHls(Hls);
     }
     if (media.direct_url) return startDirect(media.direct_url);
-    if (canHls) return fail("Your browser cannot play this video. Download it to watch it.");
-    if (media.state === "failed") return fail(`This file could not be processed: ${media.error || "unknown error"}`);
+    if (canHls) return fail(T.noHls);
+    if (media.state === "failed") return fail(t("processingFailed", { error: media.error || T.unknownError }));
     return processing ? waitForProcessing() : fail(cannot);
   }
 
@@ -172,9 +177,9 @@
       player.hls = null;
       if (media.direct_url) return startDirect(media.direct_url); // the original may still play
       const why = data.type === Hls.ErrorTypes.NETWORK_ERROR
-        ? "the server could not be reached or refused a part of it"
-        : "the browser could not decode it";
-      fail(`This video could not be played: ${why} (${data.details}). Reload the page to try again.`);
+        ? T.networkFailed
+        : T.decodeFailed;
+      fail(t("playbackFailed", { why, details: data.details }));
     });
     hls.attachMedia(video);
     hls.loadSource(media.hls_url);
@@ -193,7 +198,7 @@
     if (source) return; // something plays already (the direct file): don't interrupt it
     try {
       const resp = await fetch(media.status_url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (resp.status === 404 || resp.status === 410) return fail("This file is no longer available.");
+      if (resp.status === 404 || resp.status === 410) return fail(T.gone);
       if (resp.ok) Object.assign(media, await resp.json());
     } catch (e) { /* offline for a moment: try again */ }
     if (media.playable || media.state === "failed" || media.state === "done" || media.state === "not_media") return start();
@@ -212,7 +217,7 @@
   }
 
   function fillQuality(hls) {
-    ui.quality.replaceChildren(option(-1, "Auto"));
+    ui.quality.replaceChildren(option(-1, T.auto));
     hls.levels.map((l, i) => [l, i]).sort((a, b) => b[0].bitrate - a[0].bitrate)
       .forEach(([l, i]) => ui.quality.append(option(i, levelLabel(l))));
     ui.quality.value = String(hls.autoLevelEnabled ? -1 : hls.currentLevel);
@@ -221,7 +226,7 @@
 
   function labelAuto(hls) {
     const l = hls.levels[hls.currentLevel];
-    ui.quality.options[0].textContent = hls.autoLevelEnabled && l ? `Auto (${levelLabel(l)})` : "Auto";
+    ui.quality.options[0].textContent = hls.autoLevelEnabled && l ? t("autoLevel", { level: levelLabel(l) }) : T.auto;
   }
 
   function trackLabel(t, i) {
@@ -302,14 +307,14 @@
 
   function updatePlaying() {
     const paused = video.paused || video.ended;
-    ui.play.setAttribute("aria-label", paused ? "Play" : "Pause");
+    ui.play.setAttribute("aria-label", paused ? T.play : T.pause);
     root.classList.toggle("is-paused", paused);
     if (!paused) root.classList.add("has-played");
     if (source && root.dataset.state !== "error") setState(paused ? "ready" : "playing");
   }
   ["play", "playing", "pause", "ended"].forEach((e) => video.addEventListener(e, updatePlaying));
   video.addEventListener("error", () => {
-    if (source === "direct" || source === "native") fail("This file could not be played: the browser could not load or decode it.");
+    if (source === "direct" || source === "native") fail(T.directFailed);
   });
 
   ui.play.addEventListener("click", togglePlay);
@@ -350,7 +355,7 @@
   ui.fullscreen.hidden = !canFullscreen;
   ui.fullscreen.addEventListener("click", toggleFullscreen);
   ["fullscreenchange", "webkitfullscreenchange"].forEach((e) => document.addEventListener(e, () => {
-    ui.fullscreen.setAttribute("aria-label", fsElement() ? "Exit full screen" : "Full screen");
+    ui.fullscreen.setAttribute("aria-label", fsElement() ? T.exitFullScreen : T.fullScreen);
   }));
 
   function toggleHelp() {

@@ -144,9 +144,10 @@ def test_reading_and_downloading_without_javascript(
     page.goto(f"/{content['text']}")
     with page.expect_download() as dl:
         page.locator("a.public-file-download").click()
-    assert hashlib.sha256(Path(dl.value.path()).read_bytes()).digest() == hashlib.sha256(
-        b"Some notes\n" * 50
-    ).digest()
+    assert (
+        hashlib.sha256(Path(dl.value.path()).read_bytes()).digest()
+        == hashlib.sha256(b"Some notes\n" * 50).digest()
+    )
 
     page.goto(f"/{content['locked']}")
     page.locator("input[name=password]").fill("open sesame")

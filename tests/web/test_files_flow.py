@@ -34,7 +34,7 @@ def test_file_manager_flow(new_context, server, tmp_path, needs_assets):
     code = row.get_attribute("data-code")
     assert re.fullmatch(r"[a-z0-9]{12}", code)
     assert row.get_by_role("link", name=f"/{code}").get_attribute("href") == f"/{code}"
-    assert row.locator(".size").inner_text() == "1000.0 KiB"
+    assert row.locator(".size").inner_text() == "1000.0\xa0KiB"
     shot(page, "files-uploaded")
 
     # A folder, and the file moved into it.

@@ -7,6 +7,8 @@ import hashlib
 import os
 
 from tests.web.conftest import WebUser, login, shot
+from tests.web.helpers import DROP_JS, tree
+from tests.web.helpers import make_dir as _make_dir
 
 
 def _login(new_context, acc):
@@ -17,24 +19,9 @@ def _login(new_context, acc):
     return page, errors
 
 
-def _tree(acc, folder_id=None, prefix="") -> dict[str, str]:
+def _tree(acc, folder_id=None) -> dict[str, str]:
     """{path: sha256} of every file under a folder, through the API."""
-    out: dict[str, str] = {}
-    params = {"per_page": 1000} | ({"folder": folder_id} if folder_id else {})
-    for f in acc.client.get("/api/v1/files", params=params).json()["items"]:
-        out[prefix + f["name"]] = f["sha256"]
-    sub = acc.client.get("/api/v1/folders", params={"parent_id": folder_id} if folder_id else {})
-    for d in sub.json()["items"]:
-        out.update(_tree(acc, d["id"], f"{prefix}{d['name']}/"))
-    return out
-
-
-def _make_dir(root, files: dict[str, bytes]) -> dict[str, str]:
-    for rel, data in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
-    return {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+    return tree(acc.client, folder_id)
 
 
 def test_upload_folder_button_keeps_structure(new_context, account_factory, tmp_path, needs_assets):
@@ -54,34 +41,6 @@ def test_upload_folder_button_keeps_structure(new_context, account_factory, tmp_
     assert _tree(acc, inbox["id"]) == want
     page.locator('#listing tr.folder[data-name="album"]').wait_for()
     assert errors == []
-
-
-# A real drag from the desktop cannot be made by Playwright; the drop event is made in the
-# page with FileSystemEntry look-alikes for the directories (what webkitGetAsEntry returns)
-# around real File objects, so the walk, the folders and the uploads are the real ones.
-DROP_JS = """
-(spec) => {
-  const fileEntry = (name, text) => ({ isFile: true, isDirectory: false, name,
-    file: (ok) => ok(new File([text], name, { type: "text/plain" })) });
-  const dirEntry = (name, children) => ({ isFile: false, isDirectory: true, name,
-    createReader() { let done = false;
-      return { readEntries(ok) { const batch = done ? [] : children; done = true;
-        setTimeout(() => ok(batch), 0); } }; } });
-  const build = (node, name) => typeof node === "string" ? fileEntry(name, node)
-    : dirEntry(name, Object.entries(node).map(([n, c]) => build(c, n)));
-  const entries = Object.entries(spec).map(([n, c]) => build(c, n));
-  const dt = {
-    types: ["Files"],
-    items: entries.map((e) => ({ kind: "file", webkitGetAsEntry: () => e })),
-    files: [],
-  };
-  for (const type of ["dragenter", "dragover", "drop"]) {
-    const ev = new Event(type, { bubbles: true, cancelable: true });
-    Object.defineProperty(ev, "dataTransfer", { value: dt });
-    document.querySelector("#listing").dispatchEvent(ev);
-  }
-}
-"""
 
 
 def test_drop_folders_and_files(new_context, account_factory, needs_assets):

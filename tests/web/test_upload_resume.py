@@ -5,49 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 
 from tests.web.conftest import WebUser, login
+from tests.web.helpers import tamper_first_patch, wait_half_sent
 
 SIZE = 3 * 1024 * 1024 + 123
 HALF = SIZE // 2
 
 
 def _tamper_first_patch(page, data: bytes, *, then: str) -> dict:
-    """The first PATCH delivers only the first half of the file to the server, then the
-    client sees the connection fail (`then="abort"`) or never hears back (`then="hang"`)."""
-    seen: dict = {"patch_offsets": [], "heads": 0, "half_sent": threading.Event()}
-
-    def handle(route):
-        req = route.request
-        if req.method == "HEAD":
-            seen["heads"] += 1
-        if req.method != "PATCH":
-            return route.continue_()
-        seen["patch_offsets"].append(int(req.headers["upload-offset"]))
-        if seen["half_sent"].is_set():
-            return route.continue_()
-        headers = {k: v for k, v in req.headers.items() if k.lower() != "content-length"}
-        resp = route.fetch(post_data=data[:HALF], headers=headers)
-        assert resp.status == 204, resp.text()
-        assert resp.headers["upload-offset"] == str(HALF)
-        seen["half_sent"].set()
-        if then == "abort":
-            route.abort("connectionreset")
-        elif then == "hold":
-            seen["held"] = route  # the test decides what happens to it
-        # "hang": leave the request unanswered; the test reloads the page.
-
-    page.route("**/api/v1/uploads/*", handle)
-    return seen
+    """The first PATCH delivers only the first half of the file (tests/web/helpers.py)."""
+    return tamper_first_patch(page, data, then=then, half=HALF)
 
 
 def _wait_half(page, seen: dict) -> None:
-    for _ in range(150):  # Playwright runs route handlers only while we call into it
-        if seen["half_sent"].is_set():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the first PATCH never came")
+    wait_half_sent(page, seen, timeout_s=15)
 
 
 def _check_file(acc, page, name: str, data: bytes) -> None:

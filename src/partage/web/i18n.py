@@ -109,3 +109,32 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def locale() -> Locale:
     return Locale.parse(current())
+
+
+_SIZE_UNITS = (N_("KiB"), N_("MiB"), N_("GiB"), N_("TiB"))
+
+
+def size(n: int | None) -> str:
+    """A size for a page in its language: "12.5 MiB", "12,5 Mo"; None is unlimited."""
+    from babel.numbers import format_decimal
+
+    if n is None:
+        return gettext("unlimited")
+    lang = current()
+    if n < 1024:
+        return ngettext("%(num)s byte", "%(num)s bytes", n) % {
+            "num": format_decimal(n, locale=lang)
+        }
+    value = float(n)
+    for unit in _SIZE_UNITS:
+        value /= 1024
+        if value < 1024 or unit == _SIZE_UNITS[-1]:
+            break
+    return f"{format_decimal(value, format='0.0', locale=lang)}\u00a0{gettext(unit)}"
+
+
+def number(n: int) -> str:
+    """A count with the language's digit grouping ("1,234", "1 234")."""
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(n, locale=current()))

@@ -10,14 +10,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from partage import humanize
 from partage.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
-templates.env.filters["filesize"] = humanize.size
+templates.env.filters["filesize"] = i18n.size
+templates.env.filters["number"] = i18n.number
 templates.env.filters["isodate"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
 templates.env.add_extension("jinja2.ext.i18n")
 # A message made in Python (an error's text) in the page's language, as plain text, so

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from partage.accounts.models import User
 from tests.conftest import Account, db_context
 from tests.serverproc import Server
-from tests.web.conftest import WIDTHS, WebUser, login
+from tests.web.conftest import WIDTHS
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules/axe-core/axe.min.js"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -57,6 +57,25 @@ def focus_is_visible(page: Any, presses: int = 12) -> list[str]:
     return hidden
 
 
+OVERFLOW = """() => {
+  const out = [], doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth)
+    out.push(`page is ${doc.scrollWidth}px wide in ${window.innerWidth}px`);
+  const main = document.querySelector('main');
+  for (const el of (main ? main.querySelectorAll('table, form, section') : [])) {
+    const box = el.parentElement, r = el.getBoundingClientRect();
+    const m = box.getBoundingClientRect();
+    if (r.width && r.right > m.right + 1 && getComputedStyle(box).overflowX === 'visible')
+      out.push(`${el.tagName}.${el.className} sticks out by ${Math.round(r.right - m.right)}px`);
+  }
+  return out; }"""
+
+
+def overflow(page: Any) -> list[str]:
+    """The page must not scroll sideways, nor anything stick out of its box."""
+    return list(page.evaluate(OVERFLOW))
+
+
 def put(acc: Account, name: str, body: bytes, **params: str) -> dict[str, Any]:
     r = acc.client.put(
         f"/api/v1/files/{name}", content=body, params=params, headers={"Accept": "application/json"}
@@ -66,7 +85,13 @@ def put(acc: Account, name: str, body: bytes, **params: str) -> dict[str, Any]:
 
 
 def browser_login(page: Any, acc: Account) -> None:
-    login(page, WebUser(acc.email, acc.password))
+    """Log in whatever the page's language (the form's fields by name)."""
+    page.goto("/login")
+    form = page.locator("main form").first
+    form.locator("input[name=email]").fill(acc.email)
+    form.locator("input[name=password]").fill(acc.password)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/files")
 
 
 @pytest.fixture
@@ -102,6 +127,10 @@ def check_pages(page: Any, paths: list[str]) -> list[str]:
             page.goto(path)
             page.wait_for_load_state("networkidle")
             problems += [f"{path} [{label}] {v}" for v in axe_violations(page)]
+            problems += [f"{path} [{label}] {o}" for o in overflow(page)]
+        page.set_viewport_size({"width": 360, "height": 740})  # the smallest phone we serve
+        page.goto(path)
+        problems += [f"{path} [360 px] {o}" for o in overflow(page)]
         problems += [f"{path}: focus not visible on {el}" for el in focus_is_visible(page)]
     return problems
 
@@ -129,6 +158,9 @@ def test_pages_meet_wcag_aa(new_context: Callable[..., Any], content: dict[str, 
     owner = new_context().new_page()
     browser_login(owner, content["owner"])
     problems += check_pages(owner, ["/files", "/account", "/account/2fa"])
+    french = new_context(locale="fr-FR").new_page()  # longer words: the widest layout
+    browser_login(french, content["owner"])
+    problems += check_pages(french, ["/files", "/account"])
     admin = new_context().new_page()
     browser_login(admin, content["admin"])
     problems += check_pages(

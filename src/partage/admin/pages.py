@@ -26,7 +26,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 DONE = {
     "plan": N_("The plan was changed."),
     "suspended": N_("The account was suspended: its sessions ended, its API tokens were revoked."),
-    "unsuspended": N_("The account was allowed again."),
+    "unsuspended": N_("The account was reactivated."),
     "deleted": N_("The account and its files were deleted."),
     "plan-saved": N_("The plan was saved."),
     "plan-created": N_("The plan was created."),

@@ -85,7 +85,7 @@ def _extracted() -> set[str]:
         ("src/partage/web/templates/**.html", "jinja2"),
     ]
     options = {"src/partage/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+    keywords = i18n.EXTRACT_KEYWORDS
     found = set()
     for _, _, message, _, _ in extract_from_dir(
         str(ROOT), method_map, options, keywords=keywords, comment_tags=()

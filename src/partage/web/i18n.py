@@ -28,6 +28,19 @@ DEFAULT = "en"
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français"}
 COOKIE = "partage_lang"
 
+# What `scripts/update-catalogues` (and the catalogue test) extract: gettext's names, and
+# the domain errors, whose literal messages are shown on pages with `|translated`.
+EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    "_": None, "N_": None, "gettext": None, "ngettext": (1, 2),
+    **dict.fromkeys((
+        "PartageError", "BadRequest", "InvalidName", "NotAuthenticated", "PasswordRequired",
+        "WrongPassword", "Forbidden", "LinkRevoked", "NotFound", "Conflict", "Gone",
+        "FileDeleted", "LinkExpired", "DownloadLimitReached", "TooLarge", "QuotaExceeded",
+        "UnsupportedMediaType", "RangeNotSatisfiable", "ChecksumMismatch", "RateLimited",
+        "ContentUnavailable", "CacheUnavailable", "NotAVideo", "SubtitleRejected",
+    )),
+}  # fmt: skip
+
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("partage_lang", default=DEFAULT)
 
 

@@ -57,6 +57,15 @@ class Catalogue:
             assert text != msgid or entry.string == msgid
         return text
 
+    def js_count(self, singular: str, plural: str, n: int) -> str:
+        """A script's text about a count (plural_forms in files_strings.html)."""
+        with i18n.using(self.lang):
+            text = i18n.ngettext(singular, plural, n)
+        if self.lang != i18n.DEFAULT:
+            entry = _po(self.lang).get(singular)
+            assert entry is not None and all(entry.string) and not entry.fuzzy, singular
+        return text.replace("{n}", str(n))
+
     def js(self, msgid: str, **kw: Any) -> str:
         """A script's text (files_strings.html): {name}-style holes filled in."""
         text = self(msgid)  # the template's % formatting turns %% into %
@@ -223,7 +232,7 @@ def test_end_to_end(lang, server, new_context, tmp_path, needs_assets) -> None:
     folders = {f["name"]: f["id"] for f in api.get("/api/v1/folders").json()["items"]}
     row = page.locator(f'tr.file[data-code="{code}"]')
     row.drag_to(page.locator(f'tr.folder[data-name="{top}"]'))
-    page.get_by_role("status").get_by_text(_.js("{n} file(s) moved.", n=1)).wait_for()
+    page.get_by_role("status").get_by_text(_.js_count("{n} file moved.", "{n} files moved.", 1)).wait_for()
     row.wait_for(state="detached")
     assert api.get(f"/api/v1/files/{code}").json()["folder_id"] == folders[top]
     page.locator("#listing").get_by_role("link", name=top, exact=True).click()

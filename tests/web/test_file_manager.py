@@ -121,7 +121,7 @@ def test_select_bulk_drag_and_details(new_context, account_factory, maker):
     # Shift-click selects a range.
     page.get_by_label("Select a", exact=True).click()
     page.get_by_label("Select c", exact=True).click(modifiers=["Shift"])
-    assert page.locator("#bulk-count").inner_text() == "3 file(s) selected"
+    assert page.locator("#bulk-count").inner_text() == "3 files selected"
     assert page.locator("tr.file.picked").count() == 3
 
     # Bulk copy: new files on the same content in the destination, originals stay.
@@ -129,7 +129,7 @@ def test_select_bulk_drag_and_details(new_context, account_factory, maker):
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Destination folder").select_option(label="dest")
     dialog.get_by_role("button", name="Copy").click()
-    page.get_by_role("status").get_by_text("3 file(s) copied.").wait_for()
+    page.get_by_role("status").get_by_text("3 files copied.").wait_for()
     copies = acc.client.get("/api/v1/files", params={"folder": dest["id"], "order": "name"}).json()
     assert [f["name"] for f in copies["items"]] == ["a", "b", "c"]
     assert copies["items"][0]["sha256"] == made["a"].sha256
@@ -145,7 +145,7 @@ def test_select_bulk_drag_and_details(new_context, account_factory, maker):
     links = dialog.get_by_label("Links, one per line").input_value().splitlines()
     assert [u.rsplit("/", 1)[1] for u in links] == [made["d"].code, made["e"].code]
     dialog.get_by_role("button", name="Save").click()
-    page.get_by_role("status").get_by_text("2 file(s) are now public.").wait_for()
+    page.get_by_role("status").get_by_text("2 files are now public.").wait_for()
     assert acc.client.get(f"/api/v1/files/{made['d'].code}").json()["public"] is True
 
     # Select all, unselect two, bulk delete the rest.
@@ -154,12 +154,12 @@ def test_select_bulk_drag_and_details(new_context, account_factory, maker):
     page.get_by_label("Select e", exact=True).uncheck()
     page.get_by_role("button", name="Delete selected…").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
-    page.get_by_role("status").get_by_text("3 file(s) deleted.").wait_for()
+    page.get_by_role("status").get_by_text("3 files deleted.").wait_for()
     assert names(page) == ["d", "e"]
 
     # Drag a row onto a folder row, then a folder onto the tree.
     page.locator('tr.file[data-name="e"]').drag_to(page.locator('tr.folder[data-name="dest"]'))
-    page.get_by_role("status").get_by_text("1 file(s) moved.").wait_for()
+    page.get_by_role("status").get_by_text("1 file moved.").wait_for()
     assert names(page) == ["d"]
     got = acc.client.get(f"/api/v1/files/{made['e'].code}").json()
     assert got["folder_id"] == dest["id"]

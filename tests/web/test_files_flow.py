@@ -235,7 +235,7 @@ def test_folder_errors_and_bulk_actions(new_context, server, alice):
 
     page.get_by_label("Select a.txt").check()
     page.get_by_label("Select b.txt").check()
-    assert page.locator("#bulk-count").inner_text() == "2 file(s) selected"
+    assert page.locator("#bulk-count").inner_text() == "2 files selected"
     page.get_by_role("button", name="Move selected…").click()
     page.get_by_role("dialog").get_by_label("Destination folder").select_option(label="box")
     page.get_by_role("dialog").get_by_role("button", name="Move").click()

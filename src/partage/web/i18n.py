@@ -31,7 +31,7 @@ COOKIE = "partage_lang"
 # What `scripts/update-catalogues` (and the catalogue test) extract: gettext's names, and
 # the domain errors, whose literal messages are shown on pages with `|translated`.
 EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
-    "_": None, "N_": None, "gettext": None, "ngettext": (1, 2),
+    "_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "plural_forms": (1, 2),
     **dict.fromkeys((
         "PartageError", "BadRequest", "InvalidName", "NotAuthenticated", "PasswordRequired",
         "WrongPassword", "Forbidden", "LinkRevoked", "NotFound", "Conflict", "Gone",

@@ -27,6 +27,12 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
 templates.env.globals["LANGUAGES"] = i18n.LANGUAGES
+# A count's text for a script: {"one": …, "other": …}, chosen there by Intl.PluralRules
+# (both rules agree with gettext's for English and French: French "one" is 0 and 1).
+templates.env.globals["plural_forms"] = lambda singular, plural: {
+    "one": i18n.ngettext(singular, plural, 1),
+    "other": i18n.ngettext(singular, plural, 2),
+}
 
 
 def request_language(request: Request) -> str:

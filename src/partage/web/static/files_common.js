@@ -8,10 +8,13 @@
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrf = csrfMeta ? csrfMeta.content : "";
 
-  // t("key", {name: "x"}): the template's translation with {name} filled in.
+  // t("key", {name: "x"}): the template's translation with {name} filled in. A count's
+  // text comes in plural forms ({one, other}), chosen by the page's language rules.
+  const plurals = new Intl.PluralRules(document.documentElement.lang || "en");
   function t(key, vars) {
     let s = strings[key];
     if (s === undefined) s = key;
+    if (typeof s === "object") s = s[plurals.select(Number(vars && vars.n))] || s.other;
     if (vars) {
       s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
     }

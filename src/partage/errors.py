@@ -1,18 +1,32 @@
 """Domain errors, raised by services and mapped once to HTTP statuses.
 
-The API answers `{"error": code, "message": text}`; pages show `message`.
+The API answers `{"error": code, "message": text}` in English; pages show the message in
+the reader's language (`partage.web.i18n.error_text`). So a message is a literal template
+with named `%(name)s` placeholders and its values as keyword params, never an f-string:
+the template is what the catalogue translates, `message` the English text filled in.
 """
 
 from __future__ import annotations
+
+
+class Term(str):
+    """A word or phrase put into a message that is itself translated where the message is
+    shown ("folder name", "suspend"); mark its literal with `N_` where it is written."""
+
+    __slots__ = ()
 
 
 class PartageError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, *, headers: dict[str, str] | None = None, **params: object
+    ) -> None:
+        self.template = message
+        self.params = params
+        self.message = message % params if params else message
+        super().__init__(self.message)
         self.headers = headers or {}
 
 
@@ -91,8 +105,8 @@ class ChecksumMismatch(PartageError):
 class RateLimited(PartageError):
     status, code = 429, "rate_limited"
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
+    def __init__(self, message: str, retry_after: int, **params: object) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))}, **params)
         self.retry_after = retry_after
 
 

@@ -22,8 +22,9 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from partage.errors import PartageError, RateLimited
+from partage.errors import PartageError, RateLimited, Term
 from partage.settings import Settings
+from partage.web.i18n import N_
 
 T = TypeVar("T")
 
@@ -105,15 +106,29 @@ class FailureLimiter:
         except self._errors as e:
             raise CacheUnavailable() from e
 
-    def check(self, rule: str, *keys: str, what: str = "attempts", counted: str = "failed") -> None:
-        """Raise RateLimited when `keys` have used up `rule` already."""
+    def check(
+        self, rule: str, *keys: str, what: str = N_("attempts"), counted: str = "failed"
+    ) -> None:
+        """Raise RateLimited when `keys` have used up `rule` already. `what` is shown
+        translated on pages: mark its literal with `N_` at the call."""
         item: RateLimitItem = parse(rule)
         for key in keys:
             if not self._call(partial(self.limiter.test, item, key)):
                 reset, _remaining = self._call(partial(self.limiter.get_window_stats, item, key))
                 wait = int(reset - time.time()) + 1
-                text = f"Too many {what}" if counted != "failed" else f"Too many failed {what}"
-                raise RateLimited(f"{text}. Try again in {wait} seconds.", retry_after=wait)
+                if counted != "failed":
+                    raise RateLimited(
+                        "Too many %(what)s. Try again in %(seconds)s seconds.",
+                        what=Term(what),
+                        seconds=wait,
+                        retry_after=wait,
+                    )
+                raise RateLimited(
+                    "Too many failed %(what)s. Try again in %(seconds)s seconds.",
+                    what=Term(what),
+                    seconds=wait,
+                    retry_after=wait,
+                )
 
     def fail(self, rule: str, *keys: str) -> None:
         """Count one event (a failure, or for some rules any use) against each key."""

@@ -232,7 +232,9 @@ def test_end_to_end(lang, server, new_context, tmp_path, needs_assets) -> None:
     folders = {f["name"]: f["id"] for f in api.get("/api/v1/folders").json()["items"]}
     row = page.locator(f'tr.file[data-code="{code}"]')
     row.drag_to(page.locator(f'tr.folder[data-name="{top}"]'))
-    page.get_by_role("status").get_by_text(_.js_count("{n} file moved.", "{n} files moved.", 1)).wait_for()
+    page.get_by_role("status").get_by_text(
+        _.js_count("{n} file moved.", "{n} files moved.", 1)
+    ).wait_for()
     row.wait_for(state="detached")
     assert api.get(f"/api/v1/files/{code}").json()["folder_id"] == folders[top]
     page.locator("#listing").get_by_role("link", name=top, exact=True).click()

@@ -5,6 +5,7 @@ request (browser, switch, account) on a real server."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,8 +13,11 @@ import httpx
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from partage.errors import BadRequest, InvalidName, Term
 from partage.web import i18n
+from partage.web.i18n import N_
 from partage.web.templating import TEMPLATES
+from tests.conftest import Account
 from tests.serverproc import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,3 +155,32 @@ def test_pages_follow_the_browser_then_the_switch(server: Server) -> None:
             "/language", data={"lang": "en"}, headers={"Origin": "https://evil.example"}
         )
         assert other_site.status_code == 403
+
+
+def test_an_error_with_values_is_shown_in_french_but_the_api_keeps_english(
+    server: Server, account_factory: Callable[..., Account]
+) -> None:
+    page_headers = {"Accept": "text/html", "Accept-Language": "fr"}
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        page = c.post("/language", data={"lang": "xx"}, headers=page_headers)
+    assert page.status_code == 400 and '<html lang="fr">' in page.text
+    assert "Langue inconnue &#39;xx&#39;\u00a0: choisissez parmi en, fr." in page.text
+    assert "Unknown language" not in page.text
+
+    acc = account_factory()
+    api = acc.client.get("/api/v1/files/nOpE42", headers={"Accept-Language": "fr"})
+    assert api.status_code == 404
+    assert api.json()["message"] == "No file with code 'nOpE42' in your account."
+
+
+def test_error_text_translates_terms_and_falls_back_to_english() -> None:
+    err = InvalidName("The %(what)s is empty.", what=Term(N_("folder name")))
+    assert err.message == "The folder name is empty."
+    with i18n.using("fr"):
+        assert i18n.error_text(err) == "Le nom de dossier est vide."
+        # A translation whose placeholders do not fit the values: the English message.
+        odd = BadRequest("No folder %(path)s.", path="'a'")
+        odd.params = {"other": "x"}
+        assert i18n.error_text(odd) == "No folder 'a'."
+    with i18n.using("en"):
+        assert i18n.error_text(err) == err.message

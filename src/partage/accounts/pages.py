@@ -19,7 +19,7 @@ from partage.errors import BadRequest, NotAuthenticated, PartageError
 from partage.web.i18n import N_
 from partage.web.origin import check_origin
 from partage.web.redirects import login_url, safe_next
-from partage.web.templating import render
+from partage.web.templating import error_text, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,7 +54,7 @@ def login(
         with ctx.db.session() as s:
             user = accounts.authenticate(s, ctx.limiter, ctx.settings, email, password, address)
     except PartageError as e:
-        error = tr(request, e.message)
+        error = error_text(request, e)
         return render(request, "login.html", {**page, "error": error}, e.status, e.headers)
     if user.totp_enabled_at is not None:  # the session waits for the second factor
         resp = RedirectResponse("/login/2fa", status_code=303)
@@ -101,7 +101,7 @@ def register(
         with ctx.db.session() as s:
             user = accounts.register(s, ctx.limiter, ctx.settings, email, password, address)
     except PartageError as e:
-        data = {"email": email, "error": tr(request, e.message)}
+        data = {"email": email, "error": error_text(request, e)}
         return render(request, "register.html", data, e.status, e.headers)
     return start_session(request, ctx, user, address, "/files")
 
@@ -147,7 +147,7 @@ def create_token(
         with ctx.db.session() as s:
             tok, secret = accounts.create_token(s, user, name)
     except PartageError as e:
-        return account_response(request, ctx, user, error=e.message, status=e.status)
+        return account_response(request, ctx, user, error=error_text(request, e), status=e.status)
     return account_response(request, ctx, user, new_token=secret, new_token_name=tok.name)
 
 
@@ -162,7 +162,7 @@ def revoke_token(
         with ctx.db.session() as s:
             accounts.revoke_token(s, user, token_id)
     except PartageError as e:
-        return account_response(request, ctx, user, error=e.message, status=e.status)
+        return account_response(request, ctx, user, error=error_text(request, e), status=e.status)
     return RedirectResponse("/account?done=revoked", status_code=303)
 
 

@@ -10,11 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from partage.accounts import emails, messages, passwords
 from partage.accounts.account_page import account_response
-from partage.accounts.web import NO_STORE, to_login, tr, web_auth, web_user
+from partage.accounts.web import NO_STORE, to_login, web_auth, web_user
 from partage.deps import Address, Ctx, base_url
 from partage.errors import PartageError
 from partage.web.origin import check_origin
-from partage.web.templating import render
+from partage.web.templating import error_text, render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("partage.accounts")
@@ -43,7 +43,7 @@ def forgot(
         with ctx.db.session() as s:
             found = passwords.request_reset(s, ctx.limiter, ctx.settings, email, address)
     except PartageError as e:
-        data = {"email": email, "error": tr(request, e.message)}
+        data = {"email": email, "error": error_text(request, e)}
         return render(request, "password_forgot.html", data, e.status, {**NO_STORE, **e.headers})
     if found is not None:
         user, secret = found
@@ -58,7 +58,7 @@ def reset_page(secret: str, request: Request, ctx: Ctx) -> Response:
         with ctx.db.read() as s:
             user = passwords.reset_account(s, secret)
     except PartageError as e:
-        data = {"dead": tr(request, e.message)}
+        data = {"dead": error_text(request, e)}
         return render(request, "password_reset.html", data, e.status, SECRET_PAGE)
     return render(request, "password_reset.html", {"email": user.email}, 200, SECRET_PAGE)
 
@@ -79,9 +79,9 @@ def reset(
         with ctx.db.read() as s:
             try:
                 email = passwords.reset_account(s, secret).email
-                data = {"email": email, "error": tr(request, e.message)}
+                data = {"email": email, "error": error_text(request, e)}
             except PartageError as dead:
-                data = {"dead": tr(request, dead.message)}
+                data = {"dead": error_text(request, dead)}
         return render(request, "password_reset.html", data, e.status, SECRET_PAGE)
     log.info("password of user %s reset by e-mailed link", user.id)
     return RedirectResponse("/login?done=reset", status_code=303)
@@ -110,7 +110,7 @@ def change_password(
             )  # fmt: skip
     except PartageError as e:
         return account_response(
-            request, ctx, auth.user, e.status, error=e.message, error_form="password"
+            request, ctx, auth.user, e.status, error=error_text(request, e), error_form="password"
         )
     return RedirectResponse("/account?done=password", status_code=303)
 
@@ -133,7 +133,13 @@ def change_email(
             )
     except PartageError as e:
         return account_response(
-            request, ctx, user, e.status, error=e.message, error_form="email", new_email=new_email
+            request,
+            ctx,
+            user,
+            e.status,
+            error=error_text(request, e),
+            error_form="email",
+            new_email=new_email,
         )
     messages.send_email_confirmation(ctx.settings, base_url(request, ctx.settings), email, secret)
     return RedirectResponse("/account?done=email-sent", status_code=303)
@@ -146,7 +152,7 @@ def confirm_email_page(secret: str, request: Request, ctx: Ctx) -> Response:
         with ctx.db.read() as s:
             _user, email = emails.pending_change(s, secret)
     except PartageError as e:
-        data = {"dead": tr(request, e.message)}
+        data = {"dead": error_text(request, e)}
         return render(request, "account_email_confirm.html", data, e.status, SECRET_PAGE)
     return render(request, "account_email_confirm.html", {"new_email": email}, 200, SECRET_PAGE)
 
@@ -159,7 +165,7 @@ def confirm_email(secret: str, request: Request, ctx: Ctx) -> Response:
             user, old = emails.confirm_change(s, secret)
             new = user.email
     except PartageError as e:
-        data = {"dead": tr(request, e.message)}
+        data = {"dead": error_text(request, e)}
         return render(request, "account_email_confirm.html", data, e.status, SECRET_PAGE)
     messages.send_email_changed(ctx.settings, base_url(request, ctx.settings), old, new)
     return render(

@@ -30,11 +30,11 @@ def request_reset(
     key_email = f"reset:email:{email}"
     limiter.check(
         settings.password_reset_rate_per_address, key_address,
-        what="password-reset requests from your address", counted="requests",
+        what=N_("password-reset requests from your address"), counted="requests",
     )  # fmt: skip
     limiter.check(
         settings.password_reset_rate_per_email, key_email,
-        what="password-reset requests for this address", counted="requests",
+        what=N_("password-reset requests for this address"), counted="requests",
     )  # fmt: skip
     limiter.fail(settings.password_reset_rate_per_address, key_address)
     limiter.fail(settings.password_reset_rate_per_email, key_email)
@@ -74,7 +74,7 @@ def check_current_password(
 ) -> None:
     """Re-authentication before a sensitive change; failures count like failed logins."""
     key = f"login:account:{user.email}"
-    limiter.check(settings.login_rate_per_account, key, what="logins for this account")
+    limiter.check(settings.login_rate_per_account, key, what=N_("logins for this account"))
     if not password or not verify_password(user.password_hash, password):
         limiter.fail(settings.login_rate_per_account, key)
         raise NotAuthenticated(WRONG_CURRENT)

@@ -16,6 +16,7 @@ from partage.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, No
 from partage.ratelimit import FailureLimiter
 from partage.security import hash_password, new_token, token_hash, verify_password
 from partage.settings import Settings
+from partage.web.i18n import N_
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
@@ -41,20 +42,20 @@ def get_plan(s: Session, name: str) -> Plan:
     plan = s.scalar(select(Plan).where(Plan.name == name))
     if plan is None:
         names = ", ".join(s.scalars(select(Plan.name).order_by(Plan.name)))
-        raise NotFound(f"No plan named {name!r}. Plans: {names}.")
+        raise NotFound("No plan named %(name)s. Plans: %(names)s.", name=repr(name), names=names)
     return plan
 
 
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 320:
-        raise BadRequest(f"{email!r} is not a valid e-mail address.")
+        raise BadRequest("%(email)s is not a valid e-mail address.", email=repr(email))
     return email
 
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise BadRequest(f"The password must have at least {MIN_PASSWORD} characters.")
+        raise BadRequest("The password must have at least %(min)s characters.", min=MIN_PASSWORD)
     if len(password) > 1024:
         raise BadRequest("The password is too long (1024 characters at most).")
 
@@ -66,7 +67,7 @@ def create_user(
     check_password_strength(password)
     ensure_default_plans(s)
     if s.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"An account with the e-mail {email} exists already.")
+        raise Conflict("An account with the e-mail %(email)s exists already.", email=email)
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -89,7 +90,7 @@ def register(
     """Self-service sign-up: limited per address, since each account costs storage."""
     key = f"register:address:{address}"
     rule = settings.registration_rate_per_address
-    limiter.check(rule, key, what="sign-ups from your address", counted="sign-ups")
+    limiter.check(rule, key, what=N_("sign-ups from your address"), counted="sign-ups")
     user = create_user(s, email, password)
     limiter.fail(rule, key)
     return user
@@ -106,7 +107,7 @@ def list_users(s: Session) -> list[User]:
 def get_user_by_email(s: Session, email: str) -> User:
     user = s.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        raise NotFound(f"No account with the e-mail {email}.")
+        raise NotFound("No account with the e-mail %(email)s.", email=email)
     return user
 
 
@@ -127,8 +128,8 @@ def authenticate(
     """Check a password; failures are rate-limited per account and per address."""
     key_account = f"login:account:{email.strip().lower()}"
     key_address = f"login:address:{address}"
-    limiter.check(settings.login_rate_per_account, key_account, what="logins for this account")
-    limiter.check(settings.login_rate_per_address, key_address, what="logins from your address")
+    limiter.check(settings.login_rate_per_account, key_account, what=N_("logins for this account"))
+    limiter.check(settings.login_rate_per_address, key_address, what=N_("logins from your address"))
     user = s.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not verify_password(user.password_hash, password):
         limiter.fail(settings.login_rate_per_account, key_account)
@@ -217,7 +218,7 @@ def token_user(
     s: Session, limiter: FailureLimiter, settings: Settings, secret: str, address: str
 ) -> User:
     key = f"token:address:{address}"
-    limiter.check(settings.token_failure_rate_per_address, key, what="token checks")
+    limiter.check(settings.token_failure_rate_per_address, key, what=N_("token checks"))
     tok = s.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     user = s.get(User, tok.user_id) if tok is not None and tok.revoked_at is None else None
     if user is None:

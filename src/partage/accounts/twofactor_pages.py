@@ -15,7 +15,7 @@ from partage.deps import Address, Ctx
 from partage.errors import PartageError
 from partage.web.i18n import N_
 from partage.web.origin import check_origin
-from partage.web.templating import render
+from partage.web.templating import error_text, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +29,7 @@ def second_step_page(request: Request, ctx: Ctx) -> Response:
         with ctx.db.read() as s:
             pending.resolve(s, ctx.settings, request.cookies.get(pending.COOKIE))
     except PartageError as e:
-        return render(request, "login_2fa.html", {"dead": tr(request, e.message)}, e.status)
+        return render(request, "login_2fa.html", {"dead": error_text(request, e)}, e.status)
     return render(request, "login_2fa.html", {}, headers=NO_STORE)
 
 
@@ -47,7 +47,7 @@ def second_step(
             twofactor.check_second_factor(s, ctx.limiter, ctx.settings, user, code)
     except PartageError as e:
         dead = e.message == pending.EXPIRED or e.status == 403
-        data = {"dead": tr(request, e.message)} if dead else {"error": tr(request, e.message)}
+        data = {"dead": error_text(request, e)} if dead else {"error": error_text(request, e)}
         return render(request, "login_2fa.html", data, e.status, {**NO_STORE, **e.headers})
     resp = start_session(request, ctx, user, address, target)
     resp.delete_cookie(pending.COOKIE, path="/login", httponly=True, samesite="lax")
@@ -96,7 +96,7 @@ def setup(request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = "") -
         with ctx.db.session() as s:
             twofactor.begin_setup(s, user.id)
     except PartageError as e:
-        return _page(request, ctx, user, e.status, error=e.message)
+        return _page(request, ctx, user, e.status, error=error_text(request, e))
     return RedirectResponse("/account/2fa", status_code=303)
 
 
@@ -119,7 +119,7 @@ def enable(
         with ctx.db.session() as s:
             codes = twofactor.enable(s, user.id, code)
     except PartageError as e:
-        return _page(request, ctx, user, e.status, error=e.message)
+        return _page(request, ctx, user, e.status, error=error_text(request, e))
     return _codes(request, codes, first=True)
 
 
@@ -137,7 +137,7 @@ def regenerate(
         with ctx.db.session() as s:
             codes = twofactor.regenerate_codes(s, ctx.limiter, ctx.settings, user.id, password)
     except PartageError as e:
-        return _page(request, ctx, user, e.status, error=e.message, error_form="codes")
+        return _page(request, ctx, user, e.status, error=error_text(request, e), error_form="codes")
     return _codes(request, codes, first=False)
 
 
@@ -156,5 +156,7 @@ def disable(
         with ctx.db.session() as s:
             twofactor.disable(s, ctx.limiter, ctx.settings, user.id, password, code)
     except PartageError as e:
-        return _page(request, ctx, user, e.status, error=e.message, error_form="disable")
+        return _page(
+            request, ctx, user, e.status, error=error_text(request, e), error_form="disable"
+        )
     return RedirectResponse("/account?done=2fa-off", status_code=303)

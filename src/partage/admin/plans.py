@@ -37,7 +37,7 @@ def list_plans(s: Session) -> list[tuple[Plan, int]]:
 def get_plan(s: Session, plan_id: int) -> Plan:
     plan = s.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"No plan with id {plan_id}.")
+        raise NotFound("No plan with id %(plan_id)s.", plan_id=plan_id)
     return plan
 
 
@@ -58,7 +58,7 @@ def exact_size(n: int | None) -> str:
 
 def _number(key: str, value: Any) -> int:
     if isinstance(value, bool):
-        raise BadRequest(f"{key} must be a whole number, or empty for no limit.")
+        raise BadRequest("%(key)s must be a whole number, or empty for no limit.", key=key)
     if isinstance(value, int):
         return value
     text = str(value)
@@ -67,21 +67,31 @@ def _number(key: str, value: Any) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        what = "a size such as 5 GiB or 1048576 (bytes)" if key in SIZES else "a whole number"
-        raise BadRequest(f"{key} must be {what}, or empty for no limit.") from None
+        if key in SIZES:
+            raise BadRequest(
+                "%(key)s must be a size such as 5 GiB or 1048576 (bytes), or empty for no limit.",
+                key=key,
+            ) from None
+        raise BadRequest(
+            "%(key)s must be a whole number, or empty for no limit.", key=key
+        ) from None
 
 
 def check_limits(values: dict[str, Any]) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for key, value in values.items():
         if key not in LIMITS:
-            raise BadRequest(f"Unknown plan limit {key!r}. Limits: {', '.join(LIMITS)}.")
+            raise BadRequest(
+                "Unknown plan limit %(key)s. Limits: %(limits)s.",
+                key=repr(key),
+                limits=", ".join(LIMITS),
+            )
         if value is None or (isinstance(value, str) and value.strip() in ("", "unlimited")):
             out[key] = 0 if key == "download_wait" else None
             continue
         number = _number(key, value)
         if number < 0 or number > 2**62:
-            raise BadRequest(f"{key} must be a whole number of at least 0.")
+            raise BadRequest("%(key)s must be a whole number of at least 0.", key=key)
         out[key] = number
     return out
 
@@ -92,7 +102,7 @@ def _check_name(s: Session, name: str, plan_id: int | None = None) -> str:
         raise BadRequest("A plan name has 1 to 64 characters: lower-case letters, digits, - and _.")
     other = s.scalar(select(Plan.id).where(Plan.name == name))
     if other is not None and other != plan_id:
-        raise Conflict(f"A plan named {name!r} exists already.")
+        raise Conflict("A plan named %(name)s exists already.", name=repr(name))
     return name
 
 
@@ -108,7 +118,9 @@ def update_plan(s: Session, plan_id: int, name: str | None, limits: dict[str, An
     plan = get_plan(s, plan_id)
     if name is not None and name.strip().lower() != plan.name:
         if plan.name in DEFAULT_PLANS:
-            raise Conflict(f"The plan {plan.name!r} is built in: it cannot be renamed.")
+            raise Conflict(
+                "The plan %(plan)s is built in: it cannot be renamed.", plan=repr(plan.name)
+            )
         plan.name = _check_name(s, name, plan.id)
     for key, value in check_limits(limits).items():
         setattr(plan, key, value)
@@ -119,12 +131,14 @@ def update_plan(s: Session, plan_id: int, name: str | None, limits: dict[str, An
 def delete_plan(s: Session, plan_id: int) -> None:
     plan = get_plan(s, plan_id)
     if plan.name in DEFAULT_PLANS:
-        raise Conflict(f"The plan {plan.name!r} is built in: it cannot be deleted.")
+        raise Conflict("The plan %(plan)s is built in: it cannot be deleted.", plan=repr(plan.name))
     users = s.scalar(select(func.count(User.id)).where(User.plan_id == plan.id)) or 0
     if users:
         raise Conflict(
-            f"{users} account(s) are on the plan {plan.name!r} (deleted accounts included): "
-            "move them to another plan first."
+            "%(accounts)s account(s) are on the plan %(plan)s (deleted accounts "
+            "included): move them to another plan first.",
+            accounts=users,
+            plan=repr(plan.name),
         )
     s.delete(plan)
 

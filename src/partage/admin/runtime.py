@@ -63,7 +63,11 @@ SETTINGS: dict[str, RuntimeKey] = {
 def _spec(key: str) -> RuntimeKey:
     spec = SETTINGS.get(key)
     if spec is None:
-        raise BadRequest(f"{key!r} cannot be changed at run time. Settings: {', '.join(SETTINGS)}.")
+        raise BadRequest(
+            "%(key)s cannot be changed at run time. Settings: %(settings)s.",
+            key=repr(key),
+            settings=", ".join(SETTINGS),
+        )
     return spec
 
 
@@ -77,12 +81,12 @@ def parse(key: str, value: Any) -> Any:
             return True
         if isinstance(value, str) and value.lower() in ("false", "0", "off", "no", ""):
             return False
-        raise BadRequest(f"{key} must be true or false.")
+        raise BadRequest("%(key)s must be true or false.", key=key)
     if not isinstance(value, str):
-        raise BadRequest(f"{key} must be text.")
+        raise BadRequest("%(key)s must be text.", key=key)
     value = value.strip()
     if len(value) > MAX_NOTICE:
-        raise BadRequest(f"{key} has {MAX_NOTICE} characters at most.")
+        raise BadRequest("%(key)s has %(max)s characters at most.", key=key, max=MAX_NOTICE)
     return value
 
 

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from partage.accounts.models import AccountToken, ApiToken, Plan, RecoveryCode, User, WebSession
 from partage.context import Context
 from partage.db import iso, utcnow
-from partage.errors import BadRequest, Conflict, NotFound
+from partage.errors import BadRequest, Conflict, NotFound, Term
 from partage.files.blobs import delete_unreferenced_keys
 from partage.files.models import File, FileStatus, Folder
 from partage.files.service import MAX_BULK, delete_files
+from partage.web.i18n import N_
 
 MAX_REASON = 1000
 STATES = ("active", "suspended")
@@ -64,7 +65,7 @@ def list_users(
     if page < 1 or not 1 <= per_page <= 500:
         raise BadRequest("page starts at 1; per_page is between 1 and 500.")
     if state is not None and state not in STATES:
-        raise BadRequest(f"state is one of: {', '.join(STATES)}.")
+        raise BadRequest("state is one of: %(states)s.", states=", ".join(STATES))
     q = select(User).where(User.deleted_at.is_(None))
     if search and search.strip():
         q = q.where(User.email.ilike(_like(search.strip().lower()), escape="\\"))
@@ -93,7 +94,7 @@ def _usage(s: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
 def get_user(s: Session, user_id: int) -> User:
     user = s.get(User, user_id)
     if user is None or user.deleted_at is not None:
-        raise NotFound(f"No account with id {user_id}.")
+        raise NotFound("No account with id %(user_id)s.", user_id=user_id)
     return user
 
 
@@ -105,7 +106,7 @@ def find_user(s: Session, ref: str) -> User:
         select(User).where(User.email == ref.strip().lower(), User.deleted_at.is_(None))
     )
     if user is None:
-        raise NotFound(f"No account with the e-mail {ref}.")
+        raise NotFound("No account with the e-mail %(ref)s.", ref=ref)
     return user
 
 
@@ -138,9 +139,9 @@ def suspend(s: Session, actor: User | None, user_id: int, reason: str) -> User:
     if not reason:
         raise BadRequest("Give a reason for the suspension.")
     if len(reason) > MAX_REASON:
-        raise BadRequest(f"The reason has {MAX_REASON} characters at most.")
+        raise BadRequest("The reason has %(max)s characters at most.", max=MAX_REASON)
     user = get_user(s, user_id)
-    _check_not_last_admin(s, actor, user, "suspend")
+    _check_not_last_admin(s, actor, user, N_("suspend"))
     user.is_active = False
     user.suspended_at = utcnow()
     user.suspended_reason = reason
@@ -160,7 +161,7 @@ def unsuspend(s: Session, user_id: int) -> User:
 
 def _check_not_last_admin(s: Session, actor: User | None, user: User, verb: str) -> None:
     if actor is not None and user.id == actor.id:
-        raise Conflict(f"You cannot {verb} your own account.")
+        raise Conflict("You cannot %(verb)s your own account.", verb=Term(verb))
     if user.is_admin:
         others = s.scalar(
             select(func.count(User.id)).where(
@@ -170,7 +171,8 @@ def _check_not_last_admin(s: Session, actor: User | None, user: User, verb: str)
         )  # fmt: skip
         if not others:
             raise Conflict(
-                f"This is the last administrator: make another one before you {verb} it."
+                "This is the last administrator: make another one before you %(verb)s it.",
+                verb=Term(verb),
             )
 
 
@@ -185,7 +187,7 @@ def delete_user(ctx: Context, actor: User | None, user_id: int) -> int:
     keys: list[str] = []
     with ctx.db.session() as s:
         user = get_user(s, user_id)
-        _check_not_last_admin(s, actor, user, "delete")
+        _check_not_last_admin(s, actor, user, N_("delete"))
         codes = list(
             s.scalars(
                 select(File.code).where(File.owner_id == user.id, File.status != FileStatus.deleted)

@@ -6,6 +6,7 @@ from partage.context import Context
 from partage.errors import WrongPassword
 from partage.files.links import check_visitor
 from partage.files.models import File
+from partage.web.i18n import N_
 
 
 def check_link(
@@ -16,9 +17,9 @@ def check_link(
     guessing = bool(password) and f.password_hash is not None and not is_owner
     rules = (
         (ctx.settings.link_password_rate_per_address,
-         f"linkpw:address:{address}", "password attempts from your address"),
+         f"linkpw:address:{address}", N_("password attempts from your address")),
         (ctx.settings.link_password_rate_per_file,
-         f"linkpw:file:{f.code}", "password attempts for this file"),
+         f"linkpw:file:{f.code}", N_("password attempts for this file")),
     )  # fmt: skip
     if guessing:
         for rule, key, what in rules:

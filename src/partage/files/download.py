@@ -261,16 +261,14 @@ class DirectDownloads:
         try:
             await self.serve(scope, receive, send)
         except PartageError as exc:
-            await self.error(scope, receive, send, exc.status, exc.code, exc.message, exc.headers)
+            await self.error(scope, receive, send, exc)
 
-    async def error(
-        self, scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
-        from partage.web.errors import error_response
+    async def error(self, scope: Scope, receive: Receive, send: Send, exc: PartageError) -> None:
+        from partage.web.errors import error_response, message_for
 
         request = Request({**scope, "app": self.app}, receive)
-        response = error_response(request, status, code, message, headers)
+        message = message_for(request, exc)
+        response = error_response(request, exc.status, exc.code, message, exc.headers)
         response.headers["cache-control"] = "no-store"
         await response(scope, receive, send)
 
@@ -285,7 +283,7 @@ class DirectDownloads:
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             allow = {"Allow": "GET, HEAD"}
-            raise _MethodNotAllowed(f"{method} is not allowed here.", headers=allow)
+            raise _MethodNotAllowed("%(method)s is not allowed here.", method=method, headers=allow)
         token = scope["path"][len(PREFIX) :].split("/", 1)[0]
         ctx = self.ctx
         grant = read_direct_token(ctx.link_signer, token, self._address(scope))
@@ -348,7 +346,8 @@ class DirectDownloads:
             ranges = parse_ranges(cast(str, range_header), size)
         if ranges is not None and not ranges:
             raise _RangeNotSatisfiable(
-                f"The requested range is not within the file ({size} bytes).",
+                "The requested range is not within the file (%(size)s bytes).",
+                size=size,
                 headers={"Content-Range": f"bytes */{size}"},
             )
 

@@ -95,7 +95,7 @@ def _listing(
 def _error(request: Request, exc: PartageError) -> Response:
     if not wants_html(request):
         raise exc
-    error = {**FOLDER_ERROR, "message": exc.message}
+    error = {**FOLDER_ERROR, "message": exc}
     return render(request, "public_folder.html", {"state": "error", "error": error},
                   status=404, headers=NO_STORE)  # fmt: skip
 

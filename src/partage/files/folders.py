@@ -9,6 +9,7 @@ from partage.accounts.models import User
 from partage.errors import BadRequest, Conflict, NotFound
 from partage.files.models import File, FileStatus, Folder
 from partage.files.names import clean_name
+from partage.web.i18n import N_
 
 
 def get_folder(s: Session, user: User, folder_id: int | None) -> Folder | None:
@@ -17,7 +18,7 @@ def get_folder(s: Session, user: User, folder_id: int | None) -> Folder | None:
         return None
     folder = s.get(Folder, folder_id)
     if folder is None or folder.owner_id != user.id:
-        raise NotFound(f"No folder with id {folder_id}.")
+        raise NotFound("No folder with id %(folder_id)s.", folder_id=folder_id)
     return folder
 
 
@@ -28,11 +29,11 @@ def _check_free_name(s: Session, user: User, parent_id: int | None, name: str) -
         func.lower(Folder.name) == name.lower(),
     )
     if s.scalar(q) is not None:
-        raise Conflict(f"A folder named {name!r} exists already here.")
+        raise Conflict("A folder named %(name)s exists already here.", name=repr(name))
 
 
 def create_folder(s: Session, user: User, name: str, parent_id: int | None = None) -> Folder:
-    name = clean_name(name, what="folder name")
+    name = clean_name(name, what=N_("folder name"))
     get_folder(s, user, parent_id)
     _check_free_name(s, user, parent_id, name)
     folder = Folder(owner_id=user.id, parent_id=parent_id, name=name)
@@ -45,7 +46,7 @@ def resolve_path(s: Session, user: User, path: str, *, create: bool = False) -> 
     """`a/b/c` → that folder (created on the way when asked); '' or '/' → root."""
     folder: Folder | None = None
     for part in [p for p in path.replace("\\", "/").split("/") if p.strip()]:
-        name = clean_name(part, what="folder name")
+        name = clean_name(part, what=N_("folder name"))
         parent_id = folder.id if folder else None
         found = s.scalar(
             select(Folder).where(
@@ -56,7 +57,7 @@ def resolve_path(s: Session, user: User, path: str, *, create: bool = False) -> 
         )
         if found is None:
             if not create:
-                raise NotFound(f"No folder {path!r}.")
+                raise NotFound("No folder %(path)s.", path=repr(path))
             found = create_folder(s, user, name, parent_id)
         folder = found
     return folder
@@ -103,7 +104,7 @@ def update_folder(
                 raise BadRequest("A folder cannot be moved into itself or one of its subfolders.")
             ancestor = s.get(Folder, ancestor.parent_id) if ancestor.parent_id else None
         new_parent = parent_id
-    new_name = clean_name(name, what="folder name") if name is not None else folder.name
+    new_name = clean_name(name, what=N_("folder name")) if name is not None else folder.name
     if (new_name.lower(), new_parent) != (folder.name.lower(), folder.parent_id):
         _check_free_name(s, user, new_parent, new_name)
     folder.name, folder.parent_id = new_name, new_parent
@@ -137,8 +138,11 @@ def delete_folder(
     )
     if (codes or len(ids) > 1) and not force:
         raise Conflict(
-            f"The folder {folder.name!r} is not empty ({len(codes)} files, {len(ids) - 1} "
-            "subfolders). Delete it with force to remove everything in it."
+            "The folder %(folder)s is not empty (%(files)s files, %(subfolders)s "
+            "subfolders). Delete it with force to remove everything in it.",
+            folder=repr(folder.name),
+            files=len(codes),
+            subfolders=len(ids) - 1,
         )
     keys = delete_files(s, user, codes)
     for fid in reversed(ids):

@@ -45,8 +45,9 @@ def parse_expires(value: str | None, *, now: datetime | None = None) -> datetime
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadRequest(
-            f"expires: {text!r} is neither an ISO 8601 date (2030-01-31T12:00:00Z) "
-            "nor a duration (30m, 12h, 7d, 2w)."
+            "expires: %(text)s is neither an ISO 8601 date (2030-01-31T12:00:00Z) "
+            "nor a duration (30m, 12h, 7d, 2w).",
+            text=repr(text),
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -77,7 +78,7 @@ def parse_bool(value: Any, field: str) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise BadRequest(f"{field} must be true or false.")
+    raise BadRequest("%(field)s must be true or false.", field=field)
 
 
 @dataclass

@@ -10,26 +10,36 @@ from __future__ import annotations
 
 import unicodedata
 
-from partage.errors import InvalidName
+from partage.errors import InvalidName, Term
+from partage.web.i18n import N_
 
 MAX_NAME_BYTES = 255
 
 
-def clean_name(raw: str, *, what: str = "file name") -> str:
+def clean_name(raw: str, *, what: str = N_("file name")) -> str:
     name = unicodedata.normalize("NFC", raw).strip()
     if not name:
-        raise InvalidName(f"The {what} is empty.")
+        raise InvalidName("The %(what)s is empty.", what=Term(what))
     if name in (".", ".."):
-        raise InvalidName(f"{name!r} is not a valid {what}.")
+        raise InvalidName("%(name)s is not a valid %(what)s.", name=repr(name), what=Term(what))
     for ch in name:
         if ch in "/\\":
-            raise InvalidName(f"A {what} cannot contain '/' or '\\\\': {name!r}.")
+            raise InvalidName(
+                "A %(what)s cannot contain '/' or '\\\\': %(name)s.",
+                what=Term(what),
+                name=repr(name),
+            )
         if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
             raise InvalidName(
-                f"A {what} cannot contain control characters (found U+{ord(ch):04X})."
+                "A %(what)s cannot contain control characters (found U+%(code)s).",
+                what=Term(what),
+                code=format(ord(ch), "04X"),
             )
     if len(name.encode()) > MAX_NAME_BYTES:
         raise InvalidName(
-            f"The {what} is {len(name.encode())} bytes long in UTF-8; {MAX_NAME_BYTES} at most."
+            "The %(what)s is %(length)s bytes long in UTF-8; %(max)s at most.",
+            what=Term(what),
+            length=len(name.encode()),
+            max=MAX_NAME_BYTES,
         )
     return name

@@ -57,8 +57,9 @@ def check_size(
     limit = max_file_size(user, settings)
     if size > limit:
         raise TooLarge(
-            f"This file is {humanize.size(size)}; your plan allows files up to "
-            f"{humanize.size(limit)}."
+            "This file is %(size)s; your plan allows files up to %(limit)s.",
+            size=humanize.size(size),
+            limit=humanize.size(limit),
         )
     check_quota(s, user, size, exclude_upload=exclude_upload, reserve=reserve)
 
@@ -74,6 +75,8 @@ def check_quota(
         used += reserved_bytes(s, user.id, exclude_upload)
     if used + size > quota:
         raise QuotaExceeded(
-            f"Not enough storage left: this needs {humanize.size(size)}, you have "
-            f"{humanize.size(max(0, quota - used))} free of {humanize.size(quota)}."
+            "Not enough storage left: this needs %(size)s, you have %(free)s free of %(quota)s.",
+            size=humanize.size(size),
+            free=humanize.size(max(0, quota - used)),
+            quota=humanize.size(quota),
         )

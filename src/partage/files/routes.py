@@ -359,7 +359,7 @@ def links_info(
     if not wanted:
         raise BadRequest("codes: give at least one file code.")
     if len(wanted) > MAX_INFO_CODES:
-        raise BadRequest(f"codes: {MAX_INFO_CODES} at most per request.")
+        raise BadRequest("codes: %(max)s at most per request.", max=MAX_INFO_CODES)
     with ctx.db.read() as s:
         valid = {c for c, _ in wanted if is_code(c)}
         rows = list(s.scalars(select(File).where(File.code.in_(valid)))) if valid else []

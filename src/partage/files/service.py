@@ -57,7 +57,7 @@ def get_owned(s: Session, user: User, code: str) -> File:
     """A file of this user's. Anyone else's file is 'not found', never 'forbidden'."""
     f = s.scalar(select(File).where(File.code == code)) if is_code(code) else None
     if f is None or f.owner_id != user.id or f.status == FileStatus.deleted:
-        raise NotFound(f"No file with code {code!r} in your account.")
+        raise NotFound("No file with code %(code)s in your account.", code=repr(code))
     return f
 
 
@@ -91,7 +91,7 @@ def list_files(
 ) -> Page:
     if order.lstrip("-") not in ORDERS:
         names = ", ".join(sorted(ORDERS))
-        raise BadRequest(f"order must be one of: {names} (prefix - to reverse).")
+        raise BadRequest("order must be one of: %(names)s (prefix - to reverse).", names=names)
     if page < 1 or not 1 <= per_page <= 1000:
         raise BadRequest("page starts at 1; per_page is between 1 and 1000.")
     q = select(File).where(File.owner_id == user.id, File.status != FileStatus.deleted)
@@ -139,7 +139,7 @@ def _owned_many(s: Session, user: User, codes: list[str]) -> list[File]:
     if not codes:
         raise BadRequest("No file codes given.")
     if len(codes) > MAX_BULK:
-        raise BadRequest(f"At most {MAX_BULK} files at once.")
+        raise BadRequest("At most %(max)s files at once.", max=MAX_BULK)
     return [get_owned(s, user, c) for c in dict.fromkeys(codes)]
 
 

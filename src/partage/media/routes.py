@@ -91,7 +91,9 @@ async def add_subtitle(
     and `label`. It is converted to WebVTT."""
     data = await file.read(MAX_SUBTITLE_BYTES + 1)
     if len(data) > MAX_SUBTITLE_BYTES:
-        raise TooLarge(f"A subtitle file can be {MAX_SUBTITLE_BYTES // 1024**2} MiB at most.")
+        raise TooLarge(
+            "A subtitle file can be %(max)s MiB at most.", max=MAX_SUBTITLE_BYTES // 1024**2
+        )
     filename = file.filename or "subtitles.srt"
 
     def work() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -217,14 +217,16 @@ def add_subtitle(
         raise NotAVideo("Subtitles can only be attached to a video.")
     count = len([sub for sub in file_subtitles(s, f) if sub.file_id == f.id])
     if count >= MAX_SUBTITLES_PER_FILE:
-        raise Conflict(f"A file can have {MAX_SUBTITLES_PER_FILE} subtitle tracks at most.")
+        raise Conflict(
+            "A file can have %(max)s subtitle tracks at most.", max=MAX_SUBTITLES_PER_FILE
+        )
     lang = (language or "").strip() or None
     if lang is not None and (len(lang) > 16 or not lang.replace("-", "").isalnum()):
         raise SubtitleRejected("language: use a language code such as en, fr or pt-BR.")
     try:
         vtt = to_webvtt(data, filename, ffmpeg_path(ctx.settings))
     except SubtitleError as e:
-        raise SubtitleRejected(e.message) from None
+        raise SubtitleRejected(e.template, **cast(dict[str, Any], e.params)) from None
     name = (label or "").strip()[:255] or language_label(lang, filename.rsplit(".", 1)[0][:255])
     sub = Subtitle(file_id=f.id, language=normalise_language(lang) or lang, label=name, vtt=vtt)
     s.add(sub)
@@ -246,7 +248,7 @@ def remove_subtitle(s: Session, f: File, subtitle_id: int) -> None:
 def _media_of(s: Session, code: str) -> tuple[File, Media | None]:
     f = get_by_code(s, code)
     if f is None or f.blob is None:
-        raise NotFound(f"No file with code {code!r}.")
+        raise NotFound("No file with code %(code)s.", code=repr(code))
     return f, s.get(Media, f.blob_id)
 
 

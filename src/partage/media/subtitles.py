@@ -32,13 +32,14 @@ from typing_extensions import Unpack
 
 from partage.media.probe import MediaInfo
 from partage.media.run import EncodeError, Hooks, ffmpeg_command, run_ffmpeg, without_progress
+from partage.web.i18n import N_
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
 
 TEXT_SUBTITLE_CODECS = frozenset({"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"})
 BITMAP_SUBTITLE_CODECS = frozenset({"hdmv_pgs_subtitle", "dvd_subtitle", "dvb_subtitle"})
 
-NO_CUES = "This file has no subtitle cues: is it an .srt, .vtt or .ass file?"
+NO_CUES = N_("This file has no subtitle cues: is it an .srt, .vtt or .ass file?")
 
 # ISO 639-2 (bibliographic and terminology forms) and ISO 639-1 -> (BCP 47, English name).
 _LANGUAGES: dict[str, tuple[str, str]] = {}
@@ -105,9 +106,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # Cc, less tab and line
 class SubtitleError(ValueError):
     """An uploaded subtitle file that cannot be used; `message` is for the person."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, **params: object) -> None:
+        # A template and its values, like a PartageError's, so pages can translate it.
+        self.template = message
+        self.params = params
+        self.message = message % params if params else message
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -157,8 +161,9 @@ def to_webvtt(
     """Convert an uploaded subtitle file to WebVTT text; raise `SubtitleError` if unusable."""
     if len(data) > MAX_SUBTITLE_BYTES:
         raise SubtitleError(
-            f"This subtitle file is too large ({len(data) / 1024 / 1024:.1f} MiB): "
-            f"the limit is {MAX_SUBTITLE_BYTES // (1024 * 1024)} MiB."
+            "This subtitle file is too large (%(size)s MiB): the limit is %(max)s MiB.",
+            size=format(len(data) / 1024 / 1024, ".1f"),
+            max=MAX_SUBTITLE_BYTES // (1024 * 1024),
         )
     if not data.strip():
         raise SubtitleError("This subtitle file is empty.")
@@ -195,7 +200,8 @@ def to_webvtt(
         except EncodeError as e:
             if e.bad_input:
                 raise SubtitleError(
-                    f"This {suffix} file could not be read: is it a valid subtitle file?"
+                    "This %(format)s file could not be read: is it a valid subtitle file?",
+                    format=suffix,
                 ) from e
             raise
         vtt = _clean(out.read_text(encoding="utf-8", errors="replace")) if out.is_file() else ""

@@ -168,8 +168,11 @@ class Append:
             if self.checksum and self.chunk_hash.digest() != self.checksum.digest:  # type: ignore[union-attr]
                 self._rollback()
                 raise ChecksumMismatch(
-                    f"The {self.checksum.algorithm} checksum of this chunk does not match "
-                    f"Upload-Checksum: the chunk was discarded; the offset is still {self.start}."
+                    "The %(algorithm)s checksum of this chunk does not match "
+                    "Upload-Checksum: the chunk was discarded; the offset is still "
+                    "%(offset)s.",
+                    algorithm=self.checksum.algorithm,
+                    offset=self.start,
                 )
             self._sync()
             hashed = self.sha is not None or self.hash_later

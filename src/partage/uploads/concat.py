@@ -54,18 +54,22 @@ def _check_parts(ctx: Context, user: User, part_ids: list[str]) -> int:
             part = get_owned(s, user, pid)
             check_live(part)
             if not part.is_partial:
-                raise BadRequest(f"Upload-Concat: {pid} is not a partial upload.")
+                raise BadRequest("Upload-Concat: %(pid)s is not a partial upload.", pid=pid)
             if part.length is None or part.offset != part.length:
                 raise BadRequest(
-                    f"Upload-Concat: the partial upload {pid} is not complete "
-                    f"({part.offset} of {part.length if part.length is not None else '?'} bytes)."
+                    "Upload-Concat: the partial upload %(pid)s is not complete "
+                    "(%(received)s of %(length)s bytes).",
+                    pid=pid,
+                    received=part.offset,
+                    length=part.length if part.length is not None else "?",
                 )
             total += part.length
     limit = max_file_size(user, ctx.settings)
     if total > limit:
         raise TooLarge(
-            f"These parts make a file of {hsize(total)}; your plan allows files up to "
-            f"{hsize(limit)}."
+            "These parts make a file of %(total)s; your plan allows files up to %(limit)s.",
+            total=hsize(total),
+            limit=hsize(limit),
         )
     return total
 
@@ -75,7 +79,9 @@ def _fetch(store: S3BlobStore, pid: str, path: Path) -> None:
         store.download(f"uploads/{pid}", path)
     except ClientError as exc:
         if is_missing(exc):
-            raise Conflict(f"The partial upload {pid} lost its bytes; upload it again.") from exc
+            raise Conflict(
+                "The partial upload %(pid)s lost its bytes; upload it again.", pid=pid
+            ) from exc
         raise
 
 
@@ -87,7 +93,7 @@ def _leases(ctx: Context, part_ids: list[str]) -> Iterator[None]:
     try:
         for pid in part_ids:
             if not take_lease(ctx, pid, holder):
-                raise UploadBusy(f"The partial upload {pid} is busy; retry in a moment.")
+                raise UploadBusy("The partial upload %(pid)s is busy; retry in a moment.", pid=pid)
             taken.append(pid)
         yield
     finally:
@@ -115,11 +121,12 @@ def create_final(
             try:
                 fd = os.open(staging_file(ctx, pid), os.O_RDONLY)
             except FileNotFoundError:
-                lost = f"The partial upload {pid} lost its bytes; upload it again."
-                raise Conflict(lost) from None
+                raise Conflict(
+                    "The partial upload %(pid)s lost its bytes; upload it again.", pid=pid
+                ) from None
             stack.callback(os.close, fd)
             if not try_lock(fd):  # being written, or used by another concatenation
-                raise UploadBusy(f"The partial upload {pid} is busy; retry in a moment.")
+                raise UploadBusy("The partial upload %(pid)s is busy; retry in a moment.", pid=pid)
             sources.append(fd)
         out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -148,7 +155,7 @@ def create_final(
             for pid in part_ids:
                 part = s.get(Upload, pid)
                 if part is None or part.owner_id != user.id:
-                    raise NotFound(f"The partial upload {pid} went away meanwhile.")
+                    raise NotFound("The partial upload %(pid)s went away meanwhile.", pid=pid)
                 s.delete(part)
             now = utcnow()
             s.add(

@@ -90,7 +90,7 @@ class FormReceiver:
             raise BadRequest("multipart: every part needs a Content-Disposition name.")
         if b"filename" not in options:
             if len(self.fields) >= MAX_FIELDS:
-                raise BadRequest(f"multipart: {MAX_FIELDS} form fields at most.")
+                raise BadRequest("multipart: %(max)s form fields at most.", max=MAX_FIELDS)
             self._field = _decode(options[b"name"])
             return
         filename = _decode(options[b"filename"])
@@ -98,7 +98,7 @@ class FormReceiver:
             self._skip = True
             return
         if len(self.files) >= MAX_FILES:
-            raise BadRequest(f"multipart: {MAX_FILES} files at most per request.")
+            raise BadRequest("multipart: %(max)s files at most per request.", max=MAX_FILES)
         name = clean_name(filename)  # refuse a bad name before storing its bytes
         ctype = self._headers.get(b"content-type")
         writer = StagedWriter(self.staging_dir, self.file_limit, self.file_error)
@@ -114,7 +114,9 @@ class FormReceiver:
             self._writer.write(memoryview(data)[start:end])
         elif self._field is not None:
             if len(self._value) + end - start > MAX_FIELD:
-                raise BadRequest(f"multipart: the field {self._field!r} is over 64 KiB.")
+                raise BadRequest(
+                    "multipart: the field %(field)s is over 64 KiB.", field=repr(self._field)
+                )
             self._value += data[start:end]
 
     def _on_part_end(self) -> None:

@@ -42,7 +42,11 @@ def parse_size(name: str, value: str | None) -> int | None:
         return None
     text = value.strip()
     if not _DIGITS.match(text):
-        raise BadRequest(f"{name} must be a non-negative whole number of bytes, not {value!r}.")
+        raise BadRequest(
+            "%(name)s must be a non-negative whole number of bytes, not %(value)s.",
+            name=name,
+            value=repr(value),
+        )
     return int(text)
 
 
@@ -55,21 +59,23 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
         parts = pair.strip().split(" ")
         if len(parts) > 2 or not parts[0]:
             raise BadRequest(
-                f"Upload-Metadata: {pair.strip()!r} is not 'key base64value' "
-                "(pairs are separated by commas)."
+                "Upload-Metadata: %(pair)s is not 'key base64value' (pairs are "
+                "separated by commas).",
+                pair=repr(pair.strip()),
             )
         key = parts[0]
         if not _KEY.match(key):
-            raise BadRequest(f"Upload-Metadata: {key!r} is not a valid key.")
+            raise BadRequest("Upload-Metadata: %(key)s is not a valid key.", key=repr(key))
         if key in out:
-            raise BadRequest(f"Upload-Metadata: the key {key!r} is given twice.")
+            raise BadRequest("Upload-Metadata: the key %(key)s is given twice.", key=repr(key))
         value = ""
         if len(parts) == 2:
             try:
                 value = base64.b64decode(parts[1], validate=True).decode("utf-8")
             except (binascii.Error, ValueError):
                 raise BadRequest(
-                    f"Upload-Metadata: the value of {key!r} is not valid base64 of UTF-8 text."
+                    "Upload-Metadata: the value of %(key)s is not valid base64 of UTF-8 text.",
+                    key=repr(key),
                 ) from None
         out[key] = value
     return out
@@ -102,15 +108,19 @@ def parse_checksum(value: str | None) -> Checksum | None:
     algorithm = parts[0].lower()
     if algorithm not in CHECKSUM_ALGORITHMS:
         raise BadRequest(
-            f"Upload-Checksum: unsupported algorithm {parts[0]!r}; "
-            f"this server supports {', '.join(CHECKSUM_ALGORITHMS)}."
+            "Upload-Checksum: unsupported algorithm %(algorithm)s; this server "
+            "supports %(supported)s.",
+            algorithm=repr(parts[0]),
+            supported=", ".join(CHECKSUM_ALGORITHMS),
         )
     try:
         digest = base64.b64decode(parts[1], validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("Upload-Checksum: the digest is not valid base64.") from None
     if len(digest) != hashlib.new(algorithm, usedforsecurity=False).digest_size:
-        raise BadRequest(f"Upload-Checksum: a {algorithm} digest has a different length.")
+        raise BadRequest(
+            "Upload-Checksum: a %(algorithm)s digest has a different length.", algorithm=algorithm
+        )
     return Checksum(algorithm, digest)
 
 
@@ -119,7 +129,9 @@ def upload_id_from_url(url: str) -> str:
     path = urlsplit(url.strip()).path.rstrip("/")
     prefix, _, upload_id = path.rpartition("/")
     if not prefix.endswith(UPLOADS_PATH) or not is_upload_id(upload_id):
-        raise BadRequest(f"Upload-Concat: {url!r} is not the URL of an upload on this server.")
+        raise BadRequest(
+            "Upload-Concat: %(url)s is not the URL of an upload on this server.", url=repr(url)
+        )
     return upload_id
 
 

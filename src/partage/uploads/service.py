@@ -66,7 +66,10 @@ def get_owned(s: Session, user: User, upload_id: str) -> Upload:
     """This user's upload; anyone else's is 'not found'."""
     row = s.get(Upload, upload_id) if is_upload_id(upload_id) else None
     if row is None or row.owner_id != user.id:
-        raise NotFound(f"No upload {upload_id!r} in your account (finished, removed or expired).")
+        raise NotFound(
+            "No upload %(upload_id)s in your account (finished, removed or expired).",
+            upload_id=repr(upload_id),
+        )
     return row
 
 
@@ -140,14 +143,16 @@ def _deferred_limit(
     """How far a deferred-length upload may grow: plan max size and free storage."""
     limit = max_file_size(user, ctx.settings)
     error: PartageError = TooLarge(
-        f"This upload would exceed your plan's maximum file size ({hsize(limit)})."
+        "This upload would exceed your plan's maximum file size (%(limit)s).", limit=hsize(limit)
     )
     quota = user.plan.storage_quota
     if quota is not None:
         free = quota - used_bytes(s, user.id) - reserved_bytes(s, user.id, upload_id)
         if free < limit:
             limit = max(0, free)
-            error = QuotaExceeded(f"This upload would exceed your free storage ({hsize(limit)}).")
+            error = QuotaExceeded(
+                "This upload would exceed your free storage (%(limit)s).", limit=hsize(limit)
+            )
     return limit, error
 
 
@@ -180,7 +185,9 @@ def begin_append(
         raise Forbidden("A final (concatenated) upload cannot be patched.")
     if row.completed_at is not None:
         if offset != row.offset:
-            raise OffsetMismatch(f"Upload-Offset is {offset} but the upload is complete.")
+            raise OffsetMismatch(
+                "Upload-Offset is %(offset)s but the upload is complete.", offset=offset
+            )
         if content_length:
             raise PastLength("This upload is complete: it takes no more bytes.")
         return AppendResult(row.offset, row.length, None, _file_code(ctx, row))
@@ -236,11 +243,12 @@ def _live_row(s: Session, upload_id: str, path: Path) -> Upload:
     row = s.get(Upload, upload_id)
     if row is None:
         path.unlink(missing_ok=True)
-        raise NotFound(f"No upload {upload_id!r}: it was terminated.")
+        raise NotFound("No upload %(upload_id)s: it was terminated.", upload_id=repr(upload_id))
     if row.completed_at is not None:  # finished by another request meanwhile
         path.unlink(missing_ok=True)  # the empty file our open() created
         raise OffsetMismatch(
-            f"This upload was completed meanwhile (offset {row.offset}): ask HEAD for its state."
+            "This upload was completed meanwhile (offset %(offset)s): ask HEAD for its state.",
+            offset=row.offset,
         )
     return row
 
@@ -254,14 +262,18 @@ def _check_append(
         _declare_length(s, ctx, user, row, declared_length)
     if offset != row.offset:
         raise OffsetMismatch(
-            f"Upload-Offset is {offset} but the upload is at offset {row.offset}: "
-            "ask HEAD for the offset and resume from there."
+            "Upload-Offset is %(offset)s but the upload is at offset %(current)s: "
+            "ask HEAD for the offset and resume from there.",
+            offset=offset,
+            current=row.offset,
         )
     if row.length is not None:
         limit = row.length
         error: PartageError = PastLength(
-            f"This upload is {row.length} bytes long: the data sent at offset {offset} "
-            "goes past its end. Nothing of it was kept."
+            "This upload is %(length)s bytes long: the data sent at offset "
+            "%(offset)s goes past its end. Nothing of it was kept.",
+            length=row.length,
+            offset=offset,
         )
     else:
         limit, error = _deferred_limit(s, user, ctx, row.id)
@@ -277,7 +289,9 @@ def _persist(
     with ctx.db.session() as s:
         r = s.get(Upload, upload_id)
         if r is None:
-            raise NotFound(f"No upload {upload_id!r}: it was terminated meanwhile.")
+            raise NotFound(
+                "No upload %(upload_id)s: it was terminated meanwhile.", upload_id=repr(upload_id)
+            )
         r.offset = new_offset
         if staging is not None:
             staging.record(r)
@@ -309,7 +323,10 @@ def _begin_object_append(
         if sha is None or os.fstat(fd).st_size != tail:  # another node wrote the tail
             got = staging.load_tail(fd, tail)
             if got != tail:
-                raise Conflict(f"Upload {upload_id}: its staged bytes were lost; start again.")
+                raise Conflict(
+                    "Upload %(upload_id)s: its staged bytes were lost; start again.",
+                    upload_id=upload_id,
+                )
     except BaseException:
         if fd >= 0:
             os.close(fd)
@@ -347,10 +364,16 @@ def _begin_object_append(
 def _declare_length(s: Session, ctx: Context, user: User, row: Upload, length: int) -> None:
     if row.length is not None:
         if row.length != length:
-            raise BadRequest(f"Upload-Length is {row.length} already; it cannot change.")
+            raise BadRequest(
+                "Upload-Length is %(length)s already; it cannot change.", length=row.length
+            )
         return
     if length < row.offset:
-        raise BadRequest(f"Upload-Length {length} is less than the {row.offset} bytes received.")
+        raise BadRequest(
+            "Upload-Length %(length)s is less than the %(offset)s bytes received.",
+            length=length,
+            offset=row.offset,
+        )
     check_size(s, user, ctx.settings, length, exclude_upload=row.id)
     row.length = length
 
@@ -359,7 +382,9 @@ def _complete(ctx: Context, user: User, upload_id: str, staged: Staged) -> str:
     def record(s: Session, files: list[File]) -> None:
         r = s.get(Upload, upload_id)
         if r is None:
-            raise NotFound(f"No upload {upload_id!r}: it was terminated meanwhile.")
+            raise NotFound(
+                "No upload %(upload_id)s: it was terminated meanwhile.", upload_id=repr(upload_id)
+            )
         now = utcnow()
         r.offset, r.completed_at, r.file_id = staged.size, now, files[0].id
         r.lease_holder = r.lease_until = None

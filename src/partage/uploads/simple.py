@@ -36,14 +36,16 @@ class Limits:
 
 def _limits(ctx: Context, user: User, free: int | None) -> Limits:
     limit = max_file_size(user, ctx.settings)
-    file_error = TooLarge(f"This file is over your plan's maximum file size ({hsize(limit)}).")
+    file_error = TooLarge(
+        "This file is over your plan's maximum file size (%(limit)s).", limit=hsize(limit)
+    )
     if free is None:
         return Limits(limit, file_error, ctx.settings.max_upload_size * 1000, QuotaExceeded(""))
     return Limits(
         limit,
         file_error,
         free,
-        QuotaExceeded(f"Not enough storage left: you have {hsize(free)} free."),
+        QuotaExceeded("Not enough storage left: you have %(free)s free.", free=hsize(free)),
     )
 
 

@@ -20,6 +20,7 @@ from partage.files.folders import get_folder
 from partage.files.links import UNSET, LinkOptions, parse_bool, parse_expires, parse_max_downloads
 from partage.files.names import clean_name
 from partage.security import hash_password
+from partage.web.i18n import N_
 
 # Keys understood in tus Upload-Metadata, multipart form fields and PUT query parameters.
 KEYS = frozenset(
@@ -70,7 +71,7 @@ def _folder(s: Session, user: User, raw: str, spec: FileSpec) -> None:
     if len(parts) > 32:
         raise BadRequest("folder: 32 levels at most.")
     # Created only when the upload completes, so abandoned uploads leave no folders behind.
-    spec.folder_path = "/".join(clean_name(p, what="folder name") for p in parts) or None
+    spec.folder_path = "/".join(clean_name(p, what=N_("folder name")) for p in parts) or None
 
 
 def build_spec(

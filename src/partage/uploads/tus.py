@@ -53,9 +53,17 @@ class TusRoute(UploadRoute):
                 if request.method not in ("OPTIONS", "GET"):
                     sent = request.headers.get("tus-resumable")
                     if sent != TUS_VERSION:
+                        if sent:
+                            raise UnsupportedTusVersion(
+                                "This server speaks tus %(version)s; send 'Tus-Resumable: "
+                                "%(version)s' (got %(sent)s).",
+                                version=TUS_VERSION,
+                                sent=repr(sent),
+                            )
                         raise UnsupportedTusVersion(
-                            f"This server speaks tus {TUS_VERSION}; send 'Tus-Resumable: "
-                            f"{TUS_VERSION}'" + (f" (got {sent!r})." if sent else ".")
+                            "This server speaks tus %(version)s; send 'Tus-Resumable: "
+                            "%(version)s'.",
+                            version=TUS_VERSION,
                         )
                 response = await handler(request)
             except PartageError as exc:
@@ -160,7 +168,8 @@ async def create(request: Request, ctx: Ctx, user: ApiUser, base: BaseUrl) -> Re
     body_size = parse_size("Content-Length", h.get("content-length"))
     if not with_body and (body_size or "chunked" in h.get("transfer-encoding", "").lower()):
         raise UnsupportedMediaType(
-            f"Data sent with the creation request must be Content-Type: {OFFSET_STREAM}."
+            "Data sent with the creation request must be Content-Type: %(type)s.",
+            type=OFFSET_STREAM,
         )
     checksum = parse_checksum(h.get("upload-checksum")) if with_body else None
     partial = concat is not None
@@ -213,9 +222,14 @@ async def patch(upload_id: str, request: Request, ctx: Ctx, user: ApiUser) -> Re
     h = request.headers
     ctype = h.get("content-type", "").split(";")[0].strip().lower()
     if ctype != OFFSET_STREAM:
+        if ctype:
+            raise UnsupportedMediaType(
+                "A PATCH body must be sent as Content-Type: %(type)s (got %(sent)s).",
+                type=OFFSET_STREAM,
+                sent=repr(ctype),
+            )
         raise UnsupportedMediaType(
-            f"A PATCH body must be sent as Content-Type: {OFFSET_STREAM}"
-            + (f" (got {ctype!r})." if ctype else ".")
+            "A PATCH body must be sent as Content-Type: %(type)s.", type=OFFSET_STREAM
         )
     offset = parse_size("Upload-Offset", h.get("upload-offset"))
     if offset is None:

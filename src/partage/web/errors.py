@@ -46,6 +46,15 @@ def error_response(
     )
 
 
+def message_for(request: Request, exc: PartageError) -> str:
+    """The error's message: English for the API, the reader's language for a page."""
+    if not wants_html(request):
+        return exc.message
+    from partage.web.templating import error_text
+
+    return error_text(request, exc)
+
+
 def _describe(err: dict) -> str:  # type: ignore[type-arg]
     where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
     return f"{where}: {err.get('msg')}" if where else str(err.get("msg"))
@@ -54,7 +63,7 @@ def _describe(err: dict) -> str:  # type: ignore[type-arg]
 def install(app: FastAPI) -> None:
     @app.exception_handler(PartageError)
     async def _domain(request: Request, exc: PartageError) -> Response:
-        return error_response(request, exc.status, exc.code, exc.message, exc.headers)
+        return error_response(request, exc.status, exc.code, message_for(request, exc), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

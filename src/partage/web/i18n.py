@@ -23,13 +23,15 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from partage.errors import PartageError, Term
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT = "en"
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français"}
 COOKIE = "partage_lang"
 
 # What `scripts/update-catalogues` (and the catalogue test) extract: gettext's names, and
-# the domain errors, whose literal messages are shown on pages with `|translated`.
+# the domain errors, whose literal message templates are shown on pages by `error_text`.
 EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "plural_forms": (1, 2),
     **dict.fromkeys((
@@ -38,6 +40,9 @@ EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
         "FileDeleted", "LinkExpired", "DownloadLimitReached", "TooLarge", "QuotaExceeded",
         "UnsupportedMediaType", "RangeNotSatisfiable", "ChecksumMismatch", "RateLimited",
         "ContentUnavailable", "CacheUnavailable", "NotAVideo", "SubtitleRejected",
+        "UnsupportedTusVersion", "OffsetMismatch", "UploadExpired", "UploadBusy", "PastLength",
+        "InsufficientStorage", "_MethodNotAllowed", "_Unavailable", "_RangeNotSatisfiable",
+        "SubtitleError",
     )),
 }  # fmt: skip
 
@@ -118,6 +123,20 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ungettext(singular, plural, n)
+
+
+def error_text(exc: PartageError) -> str:
+    """A domain error's message in the current language: its template translated, then
+    filled with its params (a `Term` param is translated too). The English message if
+    the translation's placeholders do not fit the params."""
+    template = gettext(exc.template)
+    if not exc.params:
+        return template
+    params = {k: gettext(v) if isinstance(v, Term) else v for k, v in exc.params.items()}
+    try:
+        return template % params
+    except (KeyError, ValueError, TypeError):
+        return exc.message
 
 
 def locale() -> Locale:

@@ -33,7 +33,11 @@ def switch_language(
     check_origin(request, ctx)
     chosen = i18n.supported(lang)
     if chosen is None:
-        raise BadRequest(f"Unknown language {lang!r}: choose one of {', '.join(i18n.LANGUAGES)}.")
+        raise BadRequest(
+            "Unknown language %(lang)s: choose one of %(languages)s.",
+            lang=repr(lang),
+            languages=", ".join(i18n.LANGUAGES),
+        )
     if auth.user is not None:
         with ctx.db.session() as s:
             user = s.get(User, auth.user.id)

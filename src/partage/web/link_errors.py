@@ -34,5 +34,6 @@ EXPLAIN = {
 
 def error_context(exc: PartageError) -> dict[str, Any]:
     title, explanation = EXPLAIN.get(exc.code, (N_("This link cannot be used"), ""))
-    return {"status": exc.status, "code": exc.code, "message": exc.message, "title": title,
+    # The error itself as "message": `|translated` shows it in the page's language.
+    return {"status": exc.status, "code": exc.code, "message": exc, "title": title,
             "explanation": explanation}  # fmt: skip

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from partage.errors import PartageError
 from partage.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -20,9 +21,18 @@ templates.env.filters["filesize"] = i18n.size
 templates.env.filters["number"] = i18n.number
 templates.env.filters["isodate"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
 templates.env.add_extension("jinja2.ext.i18n")
-# A message made in Python (an error's text) in the page's language, as plain text, so
-# it is still escaped: `_()` in a template returns markup and must only get our own msgids.
-templates.env.filters["translated"] = lambda message: i18n.gettext(str(message))
+
+
+def _translated(message: object) -> str:
+    if isinstance(message, PartageError):
+        return i18n.error_text(message)
+    return i18n.gettext(str(message))
+
+
+# A message made in Python (an error's text, or a domain error itself) in the page's
+# language, as plain text, so it is still escaped: `_()` in a template returns markup and
+# must only get our own msgids.
+templates.env.filters["translated"] = _translated
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
@@ -44,6 +54,13 @@ def request_language(request: Request) -> str:
     return i18n.choose(
         request.cookies.get(i18n.COOKIE), saved, request.headers.get("accept-language")
     )
+
+
+def error_text(request: Request, exc: PartageError) -> str:
+    """A domain error's message for this request's page, in its language: what every page
+    that catches a PartageError shows (the API keeps the English `exc.message`)."""
+    with i18n.using(request_language(request)):
+        return i18n.error_text(exc)
 
 
 def render(

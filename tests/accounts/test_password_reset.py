@@ -176,3 +176,28 @@ def test_reset_through_the_api(mail_server, inbox):
     assert r.status_code == 410
     assert r.json()["error"] == "gone"
     web_login(mail_server, acc.email, "api-password-1")
+
+
+def test_mails_are_in_the_readers_language(mail_server, inbox):
+    """The request's language when the account has none saved, else the saved one."""
+    acc = make_account(mail_server)
+    r = httpx.post(
+        mail_server.url + "/password/forgot", data={"email": acc.email},
+        headers={"Accept-Language": "fr-FR,fr;q=0.9"}, timeout=30,
+    )  # fmt: skip
+    assert r.status_code == 200
+    msg = inbox.wait(acc.email)
+    assert msg["Subject"] == "Réinitialisez votre mot de passe partage"
+    body = msg.get_content()
+    assert "Choisissez un nouveau mot de passe ici" in body
+    assert mail_server.url + "/password/reset/" in body
+
+    ctx = db_context(mail_server)
+    with ctx.db.session() as s:
+        s.query(User).filter(User.email == acc.email).update({"locale": "en"})
+    ctx.close()
+    httpx.post(
+        mail_server.url + "/password/forgot", data={"email": acc.email},
+        headers={"Accept-Language": "fr"}, timeout=30,
+    )  # fmt: skip
+    assert inbox.wait(acc.email, count=2)["Subject"] == "Reset your partage password"

@@ -47,7 +47,8 @@ def forgot(
         return render(request, "password_forgot.html", data, e.status, {**NO_STORE, **e.headers})
     if found is not None:
         user, secret = found
-        messages.send_reset(ctx.settings, base_url(request, ctx.settings), user.email, secret)
+        lang = messages.mail_language(request, user.locale)
+        messages.send_reset(ctx.settings, base_url(request, ctx.settings), user.email, secret, lang)
     # The same answer whether the account exists or not.
     return render(request, "password_forgot.html", {"email": email, "sent": True}, 200, NO_STORE)
 
@@ -141,7 +142,9 @@ def change_email(
             error_form="email",
             new_email=new_email,
         )
-    messages.send_email_confirmation(ctx.settings, base_url(request, ctx.settings), email, secret)
+    lang = messages.mail_language(request, user.locale)
+    base = base_url(request, ctx.settings)
+    messages.send_email_confirmation(ctx.settings, base, email, secret, lang)
     return RedirectResponse("/account?done=email-sent", status_code=303)
 
 
@@ -167,7 +170,8 @@ def confirm_email(secret: str, request: Request, ctx: Ctx) -> Response:
     except PartageError as e:
         data = {"dead": error_text(request, e)}
         return render(request, "account_email_confirm.html", data, e.status, SECRET_PAGE)
-    messages.send_email_changed(ctx.settings, base_url(request, ctx.settings), old, new)
+    lang = messages.mail_language(request, user.locale)
+    messages.send_email_changed(ctx.settings, base_url(request, ctx.settings), old, new, lang)
     return render(
         request, "account_email_confirm.html", {"new_email": new, "done": True}, 200, SECRET_PAGE
     )

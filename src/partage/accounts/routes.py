@@ -146,12 +146,15 @@ SENT = "If an account uses this address, a reset link was sent to it."
 
 
 @router.post("/password/forgot", status_code=202)
-def forgot_password(body: ForgotIn, ctx: Ctx, address: Address, base: BaseUrl) -> dict[str, str]:
+def forgot_password(
+    body: ForgotIn, request: Request, ctx: Ctx, address: Address, base: BaseUrl
+) -> dict[str, str]:
     """E-mail a one-hour, single-use reset link. The answer is the same for every address."""
     with ctx.db.session() as s:
         found = passwords.request_reset(s, ctx.limiter, ctx.settings, body.email, address)
     if found is not None:
-        messages.send_reset(ctx.settings, base, found[0].email, found[1])
+        lang = messages.mail_language(request, found[0].locale)
+        messages.send_reset(ctx.settings, base, found[0].email, found[1], lang)
     return {"message": SENT}
 
 
@@ -175,23 +178,27 @@ def change_password(body: PasswordIn, request: Request, user: ApiUser, ctx: Ctx)
 
 
 @router.post("/me/email", status_code=202)
-def change_email(body: EmailIn, user: ApiUser, ctx: Ctx, base: BaseUrl) -> dict[str, str]:
+def change_email(
+    body: EmailIn, request: Request, user: ApiUser, ctx: Ctx, base: BaseUrl
+) -> dict[str, str]:
     """Send a confirmation link to the new address; the address changes when it is used."""
     with ctx.db.session() as s:
         email, secret = emails.request_change(
             s, ctx.limiter, ctx.settings, user.id, body.password, body.new_email
         )
-    messages.send_email_confirmation(ctx.settings, base, email, secret)
+    lang = messages.mail_language(request, user.locale)
+    messages.send_email_confirmation(ctx.settings, base, email, secret, lang)
     return {"message": "A confirmation link was sent to the new address.", "new_email": email}
 
 
 @router.post("/email/confirm")
-def confirm_email(body: ConfirmIn, ctx: Ctx, base: BaseUrl) -> dict[str, str]:
+def confirm_email(body: ConfirmIn, request: Request, ctx: Ctx, base: BaseUrl) -> dict[str, str]:
     """Confirm an address change with the secret of the e-mailed link."""
     with ctx.db.session() as s:
         user, old = emails.confirm_change(s, body.token)
         new = user.email
-    messages.send_email_changed(ctx.settings, base, old, new)
+        lang = messages.mail_language(request, user.locale)
+    messages.send_email_changed(ctx.settings, base, old, new, lang)
     return {"email": new}
 
 

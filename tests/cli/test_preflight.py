@@ -3,6 +3,7 @@ that names the setting and says why (and never shows a password)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,12 @@ import pytest
 
 from tests.serverproc import Server, free_port
 
-CLOSED = free_port()  # nothing listens there
+# A port bound for the whole module but never listening: connecting to it is refused,
+# and no server started meanwhile by other tests can take it (a port merely found free
+# at import time could be).
+_HELD = socket.socket()
+_HELD.bind(("127.0.0.1", 0))
+CLOSED = _HELD.getsockname()[1]
 
 
 def _serve(tmp_path: Path, command: str = "serve", **env: str) -> subprocess.CompletedProcess[str]:

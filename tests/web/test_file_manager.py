@@ -180,7 +180,7 @@ def test_select_bulk_drag_and_details(new_context, account_factory, maker):
     page.wait_for_function("document.getElementById('d-size').textContent === '12 bytes'")
     assert panel.locator("#d-downloads").inner_text() == "0"
     assert panel.locator("#d-last").inner_text() == "never"
-    assert panel.locator("#d-media").inner_text() != "…"
+    page.wait_for_function("document.getElementById('d-media').textContent !== '…'")
     shot(page, "file-manager-details")
     panel.get_by_role("button", name="Close").click()
     assert not panel.is_visible()

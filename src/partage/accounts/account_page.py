@@ -9,11 +9,11 @@ from fastapi.responses import Response
 from partage.accounts import service as accounts
 from partage.accounts import twofactor
 from partage.accounts.models import User
-from partage.accounts.web import NO_STORE, tr
+from partage.accounts.web import NO_STORE
 from partage.deps import Ctx, resolve_auth
 from partage.files.quota import max_file_size, used_bytes
 from partage.web.i18n import N_
-from partage.web.templating import render
+from partage.web.templating import render, translate
 
 NOTICES = {
     "revoked": N_("The token was revoked."),
@@ -48,5 +48,5 @@ def account_response(
     }
     for key in ("error", "notice"):
         if isinstance(data.get(key), str):
-            data[key] = tr(request, str(data[key]))
+            data[key] = translate(request, str(data[key]))
     return render(request, "account.html", data, status, NO_STORE)

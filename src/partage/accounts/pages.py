@@ -12,14 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 from partage.accounts import password_pages, pending, twofactor_pages
 from partage.accounts import service as accounts
 from partage.accounts.account_page import NOTICES, account_response
-from partage.accounts.web import secure_cookies, start_session, to_login, tr, web_auth, web_user
+from partage.accounts.web import secure_cookies, start_session, to_login, web_auth, web_user
 from partage.admin import runtime
 from partage.deps import SESSION_COOKIE, Address, Ctx, check_csrf, resolve_auth
 from partage.errors import BadRequest, NotAuthenticated, PartageError
 from partage.web.i18n import N_
 from partage.web.origin import check_origin
 from partage.web.redirects import login_url, safe_next
-from partage.web.templating import error_text, render
+from partage.web.templating import error_text, render, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +33,11 @@ def login_page(
     if resolve_auth(request, ctx).user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     notice = {"reset": N_("Your password was changed: log in with the new one.")}.get(done or "")
-    data = {"next": safe_next(next, ""), "email": "", "notice": notice and tr(request, notice)}
+    data = {
+        "next": safe_next(next, ""),
+        "email": "",
+        "notice": notice and translate(request, notice),
+    }
     return render(request, "login.html", data)
 
 

@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from partage.accounts import pending, twofactor
 from partage.accounts.models import User
-from partage.accounts.web import NO_STORE, start_session, to_login, tr, web_user
+from partage.accounts.web import NO_STORE, start_session, to_login, web_user
 from partage.deps import Address, Ctx
 from partage.errors import PartageError
 from partage.web.i18n import N_
 from partage.web.origin import check_origin
-from partage.web.templating import error_text, render
+from partage.web.templating import error_text, render, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,10 +72,10 @@ def _page(request: Request, ctx: Ctx, user: User, status: int = 200, **extra: ob
         data.update(
             secret=fresh.totp_secret,
             uri=uri,
-            qr=twofactor.qr_svg(uri, tr(request, N_("QR code for your authenticator app"))),
+            qr=twofactor.qr_svg(uri, translate(request, N_("QR code for your authenticator app"))),
         )
     if isinstance(data.get("error"), str):
-        data["error"] = tr(request, str(data["error"]))
+        data["error"] = translate(request, str(data["error"]))
     return render(request, "account_2fa.html", data, status, NO_STORE)
 
 

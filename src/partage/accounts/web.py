@@ -9,17 +9,8 @@ from partage.accounts import service as accounts
 from partage.accounts.models import User
 from partage.deps import SESSION_COOKIE, Auth, Ctx, check_csrf, resolve_auth
 from partage.errors import Forbidden
-from partage.web import i18n
-from partage.web.templating import request_language
 
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def tr(request: Request, message: str) -> str:
-    """A message from Python in the page's language (unchanged when not in the catalogue).
-    Returned as plain text, so the template still escapes it."""
-    with i18n.using(request_language(request)):
-        return i18n.gettext(message)
 
 
 def secure_cookies(request: Request, ctx: Ctx) -> bool:

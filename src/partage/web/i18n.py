@@ -21,6 +21,7 @@ from pathlib import Path
 from babel import Locale, negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 from partage.errors import PartageError, Term
@@ -148,8 +149,6 @@ _SIZE_UNITS = (N_("KiB"), N_("MiB"), N_("GiB"), N_("TiB"))
 
 def size(n: int | None) -> str:
     """A size for a page in its language: "12.5 MiB", "12,5 Mo"; None is unlimited."""
-    from babel.numbers import format_decimal
-
     if n is None:
         return gettext("unlimited")
     lang = current()
@@ -167,6 +166,4 @@ def size(n: int | None) -> str:
 
 def number(n: int) -> str:
     """A count with the language's digit grouping ("1,234", "1 234")."""
-    from babel.numbers import format_decimal
-
     return str(format_decimal(n, locale=current()))

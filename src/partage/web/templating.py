@@ -56,6 +56,13 @@ def request_language(request: Request) -> str:
     )
 
 
+def translate(request: Request, message: str) -> str:
+    """A message made in Python in this request's language (unchanged when it is not in
+    the catalogue), as plain text that the template still escapes."""
+    with i18n.using(request_language(request)):
+        return i18n.gettext(message)
+
+
 def error_text(request: Request, exc: PartageError) -> str:
     """A domain error's message for this request's page, in its language: what every page
     that catches a PartageError shows (the API keeps the English `exc.message`)."""

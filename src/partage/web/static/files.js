@@ -242,12 +242,24 @@
     const box = dlg.querySelector("#folder-shared");
     box.checked = row.tr.dataset.shared === "true";
     showFolderLink(dlg, null);
-    box.focus();
+    // The box waits for the folder's current state, so a click made meanwhile is not undone
+    // by the answer arriving after it.
+    const token = (dlg.dataset.loading = String(Date.now() + Math.random()));
+    box.disabled = true;
+    dlg.setAttribute("aria-busy", "true");
     try {
       const data = await API.getFolder(row.id);
+      if (dlg.dataset.loading !== token) return;
       box.checked = Boolean(data.share_url);
       showFolderLink(dlg, data.share_url);
     } catch (e) { /* the dialog still works from the row's state */ }
+    finally {
+      if (dlg.dataset.loading === token) {
+        box.disabled = false;
+        dlg.removeAttribute("aria-busy");
+        box.focus();
+      }
+    }
   }
 
   function bulkShare(codes) {

@@ -8,6 +8,8 @@ the template is what the catalogue translates, `message` the English text filled
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class Term(str):
     """A word or phrase put into a message that is itself translated where the message is
@@ -28,6 +30,8 @@ class PartageError(Exception):
         self.message = message % params if params else message
         super().__init__(self.message)
         self.headers = headers or {}
+        # More for the API's JSON answer beside "error" and "message" (e.g. "fields").
+        self.details: dict[str, object] = {}
 
 
 class BadRequest(PartageError):
@@ -110,7 +114,54 @@ class RateLimited(PartageError):
         self.retry_after = retry_after
 
 
+class IncompleteNotice(PartageError):
+    """A notice missing what the law asks of it: `details["fields"]` names each field."""
+
+    status, code = 422, "incomplete_notice"
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        super().__init__(
+            "The notice is incomplete or invalid: %(fields)s.", fields=", ".join(sorted(fields))
+        )
+        self.fields = dict(fields)
+        self.details = {"fields": self.fields}
+
+
+class IncompleteComplaint(PartageError):
+    """A complaint or counter-notice missing a field: `details["fields"]` names each one."""
+
+    status, code = 422, "incomplete_complaint"
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        super().__init__(
+            "The complaint is incomplete or invalid: %(fields)s.", fields=", ".join(sorted(fields))
+        )
+        self.fields = dict(fields)
+        self.details = {"fields": self.fields}
+
+
 class ContentUnavailable(PartageError):
     """Disabled by a moderation decision (DSA / DMCA)."""
 
     status, code = 451, "unavailable_for_legal_reasons"
+
+
+class ContentBlocked(ContentUnavailable):
+    """An upload refused because its content is in a staydown bank (exact match)."""
+
+    code = "content_blocked"
+
+
+class InvalidHashList(PartageError):
+    """A hash list (import, or entries sent to a bank) with lines that are not valid
+    fingerprints: `details["lines"]` maps each bad line's number to what is wrong with it."""
+
+    status, code = 422, "invalid_hash_list"
+
+    def __init__(self, lines: Mapping[int, str]) -> None:
+        super().__init__(
+            "These lines are not valid fingerprints: %(lines)s.",
+            lines=", ".join(str(n) for n in sorted(lines)),
+        )
+        self.lines = dict(lines)
+        self.details = {"lines": {str(n): why for n, why in sorted(self.lines.items())}}

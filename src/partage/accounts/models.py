@@ -48,6 +48,11 @@ class User(Base):
     # An account an admin deleted stays as a tombstone (e-mail and secrets wiped) so that
     # its files' links keep answering 410 "deleted" (partage.admin.users.delete_user).
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Trust and safety (partage.moderation): moderators decide notices (admins may too);
+    # a trusted flagger's notices go first; the repeat-infringer policy may stop uploads.
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
+    trusted_flagger: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploads_suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     plan: Mapped[Plan] = relationship(lazy="joined")
 

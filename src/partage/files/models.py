@@ -35,6 +35,12 @@ class Blob(Base):
         Enum(BlobStatus, native_enum=False, length=16), default=BlobStatus.ok
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Filled by the screening jobs (partage.moderation): the MD5 for exact hash banks that
+    # list MD5s, and the malware scan ("pending", "clean", "infected", "error"; None: never).
+    md5: Mapped[str | None] = mapped_column(String(32), index=True)
+    scan_state: Mapped[str | None] = mapped_column(String(16))
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    malware: Mapped[str | None] = mapped_column(String(255))
 
 
 class Folder(Base):
@@ -82,5 +88,10 @@ class File(Base):
     # Bumped whenever link options change: signed links carry it, so a password
     # or privacy change revokes direct links handed out before.
     link_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # Why a disabled file is unavailable, as its visitors and owner are told (the 451's
+    # reason), and the public reference of the decision behind it (partage.moderation).
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_ref: Mapped[str | None] = mapped_column(String(32))
 
     blob: Mapped[Blob | None] = relationship(lazy="joined")

@@ -15,7 +15,7 @@ from partage.files.blobs import release_blob
 from partage.files.codes import is_code, new_code
 from partage.files.folders import get_folder
 from partage.files.links import LinkOptions
-from partage.files.models import Blob, File, FileStatus
+from partage.files.models import Blob, BlobStatus, File, FileStatus
 from partage.files.names import clean_name
 from partage.files.quota import check_quota
 
@@ -196,6 +196,14 @@ def delete_files(s: Session, user: User, codes: list[str]) -> list[str]:
     return [k for k in (release_blob(s, b) for b in blob_ids) if k]
 
 
+def _unavailable(f: File) -> dict[str, Any] | None:
+    if f.status == FileStatus.disabled:
+        return {"reason": f.disabled_reason, "decision": f.disabled_ref}
+    if f.blob is not None and f.blob.status != BlobStatus.ok:
+        return {"reason": f.blob.status.value, "malware": f.blob.malware}
+    return None
+
+
 def file_json(
     f: File, *, base_url: str, direct_url: str | None = None, folder_path: str | None = None
 ) -> dict[str, Any]:
@@ -211,6 +219,8 @@ def file_json(
         "downloads": f.downloads,
         "last_download": iso(f.last_download_at),
         "status": f.status.value,
+        # Why the owner's file is unavailable (a moderation decision, or its content held).
+        "unavailable": _unavailable(f),
         "url": f"{base_url}/{f.code}",
         "download_url": direct_url,
         "public": f.public,

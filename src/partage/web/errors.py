@@ -30,6 +30,7 @@ def error_response(
     code: str,
     message: str,
     headers: Mapping[str, str] | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> Response:
     if wants_html(request):
         from partage.web.templating import render
@@ -42,7 +43,9 @@ def error_response(
             headers=dict(headers or {}),
         )
     return JSONResponse(
-        {"error": code, "message": message}, status_code=status, headers=dict(headers or {})
+        {"error": code, "message": message, **(details or {})},
+        status_code=status,
+        headers=dict(headers or {}),
     )
 
 
@@ -63,7 +66,9 @@ def _describe(err: dict) -> str:  # type: ignore[type-arg]
 def install(app: FastAPI) -> None:
     @app.exception_handler(PartageError)
     async def _domain(request: Request, exc: PartageError) -> Response:
-        return error_response(request, exc.status, exc.code, message_for(request, exc), exc.headers)
+        return error_response(
+            request, exc.status, exc.code, message_for(request, exc), exc.headers, exc.details
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from partage.media import pages as media_pages
     from partage.media import routes as media_routes
     from partage.media import streams
+    from partage.moderation import notice_pages, notice_routes
     from partage.ops import health as ops_health
     from partage.uploads import routes as upload_routes
     from partage.uploads import tus
@@ -75,6 +76,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(language.router)
+    app.include_router(notice_routes.router)
+    app.include_router(notice_pages.router)
+    from partage.moderation import audit_pages, audit_routes, transparency_pages
+
+    app.include_router(audit_routes.router)
+    app.include_router(audit_pages.router)
+    app.include_router(transparency_pages.router)
+    from partage.moderation import complaint_pages, complaint_routes, statement_pages, terms_page
+
+    app.include_router(complaint_routes.router)
+    app.include_router(statement_pages.router)
+    app.include_router(complaint_pages.router)
+    app.include_router(terms_page.router)
+    from partage.moderation import bank_pages, bank_routes
+
+    app.include_router(bank_routes.router)
+    app.include_router(bank_pages.router)
     app.include_router(folder_pages.router)  # /s/<hash>: shared folders
     app.include_router(public_pages.router)  # last: it owns the catch-all /{code}
     return app

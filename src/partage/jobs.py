@@ -23,7 +23,12 @@ from partage.settings import Settings, get_settings
 
 log = logging.getLogger("partage.jobs")
 
-TASK_MODULES = ("partage.media.tasks",)
+TASK_MODULES = (
+    "partage.media.tasks",
+    "partage.moderation.tasks",
+    "partage.moderation.complaint_tasks",
+    "partage.moderation.screening_tasks",
+)
 
 
 def make_huey(settings: Settings) -> Huey:

@@ -7,6 +7,7 @@ saying which setting and why, not a traceback from deep inside a library.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -182,9 +183,34 @@ def check_mail(settings: Settings) -> None:
         raise PreflightError(str(e)) from e
 
 
+def check_clamav(settings: Settings) -> None:
+    """A malformed PARTAGE_CLAMAV_URL stops the start; a clamd that does not answer only
+    warns, in either fail mode: clamd may still be loading its signatures (it listens
+    only once they are loaded, a minute with the full set), and failing closed already
+    holds new blobs until they are scanned, so refusing to start would only take down
+    the downloads of everything scanned before."""
+    url = settings.clamav_url
+    if not url:
+        return
+    from partage.moderation.clamd import Clamd, ScannerError
+
+    name = f"PARTAGE_CLAMAV_URL={url}"
+    try:
+        scanner = Clamd(url, timeout=TIMEOUT)
+    except ValueError as e:
+        raise PreflightError(f"{name}: {e}") from e
+    try:
+        scanner.ping()
+    except ScannerError as e:
+        held = "held" if settings.clamav_fail == "closed" else "served unscanned"
+        logging.getLogger("partage.preflight").warning(
+            "%s: clamd does not answer (%s); new files are %s until it does", name, e, held
+        )
+
+
 CHECKS: tuple[Callable[[Settings], None], ...] = (
     check_database, check_storage, check_storage_fallback, check_delivery, check_queue,
-    check_cache, check_mail,
+    check_cache, check_mail, check_clamav,
 )  # fmt: skip
 
 

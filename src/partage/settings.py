@@ -117,6 +117,37 @@ class Settings(BaseSettings):
     # Who may frame /embed/{code}: a CSP frame-ancestors source list.
     embed_frame_ancestors: str = "*"
 
+    # Malware scanning (partage.moderation.malware): clamd's socket, `unix:///path`, a
+    # path, or `tcp://host:3310`. Unset: nothing is scanned. `open`: a blob not scanned
+    # yet (clamd down) stays downloadable; `closed`: a new blob waits for a clean scan.
+    clamav_url: str | None = None
+    clamav_fail: Literal["open", "closed"] = "open"
+    clamav_rescan_days: float = Field(default=7.0, gt=0)  # rescan blobs scanned longer ago
+    clamav_timeout: float = Field(default=120.0, gt=0)  # per socket operation (s)
+    clamav_retry_delay: float = Field(default=60.0, ge=0.1)  # first retry after clamd failed
+
+    # Trust and safety (partage.moderation; published on /terms). Strikes count the
+    # decisions upheld against an account within `strike_window_days`: the first is a
+    # warning; at `strike_upload_suspension_at` uploads stop for
+    # `strike_upload_suspension_days`; at `strike_termination_at` the account is closed.
+    strike_window_days: int = Field(default=365, ge=1)
+    strike_upload_suspension_at: int = Field(default=2, ge=1)
+    strike_upload_suspension_days: int = Field(default=7, ge=1)
+    strike_termination_at: int = Field(default=3, ge=1)
+    # Notifiers: warned at `notifier_warning_at` manifestly unfounded notices within
+    # `notifier_window_days`, their notices suspended for `notifier_suspension_days` at
+    # `notifier_suspension_at`.
+    notifier_window_days: int = Field(default=180, ge=1)
+    notifier_warning_at: int = Field(default=3, ge=1)
+    notifier_suspension_at: int = Field(default=5, ge=1)
+    notifier_suspension_days: int = Field(default=30, ge=1)
+    complaint_window_days: int = Field(default=183, ge=1)  # DSA Art. 20: six months at least
+    # DMCA 512(g)(2)(C): restore 10 to 14 business days after a counter-notice.
+    counter_notice_business_days: int = Field(default=10, ge=10, le=14)
+    # Where people may take a dispute out of court (DSA Art. 21), named in statements.
+    dispute_settlement: str = ""
+    operator_name: str = ""  # who runs this instance, named on /terms and in statements
+
     # Operations
     # Networks allowed to read /metrics (others get 404); replaces the default.
     metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])

@@ -120,8 +120,14 @@ def test_an_incomplete_notice_names_each_missing_field(srv: Server) -> None:
     # A child-safety report may be anonymous.
     r = httpx.post(
         f"{srv.url}/api/v1/notices",
-        json=notice_body(code, category="child_safety", notifier_name="", notifier_email="",
-                         signature="", work=""),  # fmt: skip
+        json=notice_body(
+            code,
+            category="child_safety",
+            notifier_name="",
+            notifier_email="",
+            signature="",
+            work="",
+        ),  # fmt: skip
     )
     assert r.status_code == 201, r.text
     assert r.json()["ref"].startswith("N-")
@@ -334,7 +340,9 @@ def test_the_report_form_and_the_moderators_pages(srv: Server, inbox: Inbox) -> 
     assert receipt.status_code == 200 and ref in receipt.text and email in receipt.text
     assert inbox.wait(email)
     # Another site cannot post the form.
-    r = visitor.post("/report", data={"locations": code}, headers={"Origin": "https://evil.example"})
+    r = visitor.post(
+        "/report", data={"locations": code}, headers={"Origin": "https://evil.example"}
+    )
     assert r.status_code == 403
 
     # A moderator's pages: the queue, the notice, the decision form.
@@ -348,7 +356,9 @@ def test_the_report_form_and_the_moderators_pages(srv: Server, inbox: Inbox) -> 
     notice_page = web.get(f"/moderation/notices/{ref}")
     assert notice_page.status_code == 200 and "form.txt" in notice_page.text
     token = csrf_of(notice_page.text)
-    r = web.post(f"/moderation/notices/{ref}/decide", data={"csrf_token": token, "action": "disable"})
+    r = web.post(
+        f"/moderation/notices/{ref}/decide", data={"csrf_token": token, "action": "disable"}
+    )
     assert r.status_code == 400 and 'id="decide-error"' in r.text
     r = web.post(f"/moderation/notices/{ref}/decide", data={"csrf_token": "wrong", **DISABLE})
     assert r.status_code == 403

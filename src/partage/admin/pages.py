@@ -25,6 +25,7 @@ PER_PAGE = 50
 NO_STORE = {"Cache-Control": "no-store"}
 DONE = {
     "plan": N_("The plan was changed."),
+    "roles": N_("The roles were saved."),
     "suspended": N_("The account was suspended: its sessions ended, its API tokens were revoked."),
     "unsuspended": N_("The account was reactivated."),
     "deleted": N_("The account and its files were deleted."),
@@ -139,10 +140,24 @@ def change_plan(
     user_id: int, request: Request, ctx: Ctx,
     csrf_token: Annotated[str, Form()] = "", plan: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:  # fmt: skip
-    _post(request, ctx, csrf_token)
+    admin = _post(request, ctx, csrf_token)
     with ctx.db.session() as s:
-        users.set_plan(s, user_id, plan)
+        users.set_plan(s, user_id, plan, actor=admin)
     return _back(f"/admin/users/{user_id}", "plan")
+
+
+@router.post("/admin/users/{user_id}/roles")
+def change_roles(
+    user_id: int, request: Request, ctx: Ctx,
+    csrf_token: Annotated[str, Form()] = "",
+    is_moderator: Annotated[str, Form()] = "", trusted_flagger: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    """An unticked box is not sent: absent means off."""
+    admin = _post(request, ctx, csrf_token)
+    with ctx.db.session() as s:
+        users.set_roles(s, admin, user_id, is_moderator=is_moderator == "on",
+                        trusted_flagger=trusted_flagger == "on")  # fmt: skip
+    return _back(f"/admin/users/{user_id}", "roles")
 
 
 @router.post("/admin/users/{user_id}/suspend")
@@ -163,9 +178,9 @@ def unsuspend(
     user_id: int, request: Request, ctx: Ctx,
     csrf_token: Annotated[str, Form()] = "", back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:  # fmt: skip
-    _post(request, ctx, csrf_token)
+    admin = _post(request, ctx, csrf_token)
     with ctx.db.session() as s:
-        users.unsuspend(s, user_id)
+        users.unsuspend(s, user_id, actor=admin)
     return _back(_return_to(back, f"/admin/users/{user_id}"), "unsuspended")
 
 
@@ -201,18 +216,19 @@ def plans_page(request: Request, ctx: Ctx) -> Response:
 @router.post("/admin/plans")
 async def create_plan(request: Request, ctx: Ctx) -> Response:
     form = await request.form()
-    _post(request, ctx, str(form.get("csrf_token", "")))
+    admin = _post(request, ctx, str(form.get("csrf_token", "")))
     with ctx.db.session() as s:
-        plans.create_plan(s, str(form.get("name", "")), _limits(form))
+        plans.create_plan(s, str(form.get("name", "")), _limits(form), actor=admin)
     return _back("/admin/plans", "plan-created")
 
 
 @router.post("/admin/plans/{plan_id}")
 async def update_plan(plan_id: int, request: Request, ctx: Ctx) -> Response:
     form = await request.form()
-    _post(request, ctx, str(form.get("csrf_token", "")))
+    admin = _post(request, ctx, str(form.get("csrf_token", "")))
     with ctx.db.session() as s:
-        plans.update_plan(s, plan_id, str(form.get("name", "")) or None, _limits(form))
+        plans.update_plan(s, plan_id, str(form.get("name", "")) or None, _limits(form),
+                          actor=admin)  # fmt: skip
     return _back("/admin/plans", "plan-saved")
 
 
@@ -220,9 +236,9 @@ async def update_plan(plan_id: int, request: Request, ctx: Ctx) -> Response:
 def delete_plan(
     plan_id: int, request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
-    _post(request, ctx, csrf_token)
+    admin = _post(request, ctx, csrf_token)
     with ctx.db.session() as s:
-        plans.delete_plan(s, plan_id)
+        plans.delete_plan(s, plan_id, actor=admin)
     return _back("/admin/plans", "plan-deleted")
 
 
@@ -242,12 +258,12 @@ def jobs_page(request: Request, ctx: Ctx) -> Response:
 def job_action(
     code: str, action: str, request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
-    _post(request, ctx, csrf_token)
+    admin = _post(request, ctx, csrf_token)
     if action == "retry":
-        media.retry(ctx, code)
+        media.retry(ctx, code, actor=admin)
         return _back("/admin/jobs", "retried")
     if action == "cancel":
-        media.cancel(ctx, code)
+        media.cancel(ctx, code, actor=admin)
         return _back("/admin/jobs", "cancelled")
     raise Forbidden("Unknown job action.")
 
@@ -270,7 +286,7 @@ async def save_settings(request: Request, ctx: Ctx) -> Response:
     for item in runtime.describe(ctx):
         key = item["key"]
         if form.get(f"reset_{key}"):
-            runtime.reset(ctx, key)
+            runtime.reset(ctx, key, by=admin.id)
             continue
         if item["type"] == "bool":
             value: Any = form.get(key) == "on"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from partage.accounts.models import Plan, User
 from partage.accounts.service import DEFAULT_PLANS
 from partage.errors import BadRequest, Conflict, NotFound
+from partage.moderation import audit
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Limits a plan has, in the order the pages show them; all optional (None: unlimited),
@@ -106,16 +107,23 @@ def _check_name(s: Session, name: str, plan_id: int | None = None) -> str:
     return name
 
 
-def create_plan(s: Session, name: str, limits: dict[str, Any]) -> Plan:
+def create_plan(
+    s: Session, name: str, limits: dict[str, Any], *, actor: User | None = None
+) -> Plan:
     plan = Plan(name=_check_name(s, name), **{"download_wait": 0, **check_limits(limits)})
     s.add(plan)
     s.flush()
+    audit.record(s, actor, "plan.create", f"plan:{plan.id}", after=plan_json(plan))
     return plan
 
 
-def update_plan(s: Session, plan_id: int, name: str | None, limits: dict[str, Any]) -> Plan:
+def update_plan(
+    s: Session, plan_id: int, name: str | None, limits: dict[str, Any],
+    *, actor: User | None = None,
+) -> Plan:  # fmt: skip
     """Only the limits given change; a limit given as None or empty becomes unlimited."""
     plan = get_plan(s, plan_id)
+    before = plan_json(plan)
     if name is not None and name.strip().lower() != plan.name:
         if plan.name in DEFAULT_PLANS:
             raise Conflict(
@@ -125,10 +133,13 @@ def update_plan(s: Session, plan_id: int, name: str | None, limits: dict[str, An
     for key, value in check_limits(limits).items():
         setattr(plan, key, value)
     s.flush()
+    if plan_json(plan) != before:
+        audit.record(s, actor, "plan.update", f"plan:{plan.id}", before=before,
+                     after=plan_json(plan))  # fmt: skip
     return plan
 
 
-def delete_plan(s: Session, plan_id: int) -> None:
+def delete_plan(s: Session, plan_id: int, *, actor: User | None = None) -> None:
     plan = get_plan(s, plan_id)
     if plan.name in DEFAULT_PLANS:
         raise Conflict("The plan %(plan)s is built in: it cannot be deleted.", plan=repr(plan.name))
@@ -140,6 +151,7 @@ def delete_plan(s: Session, plan_id: int) -> None:
             accounts=users,
             plan=repr(plan.name),
         )
+    audit.record(s, actor, "plan.delete", f"plan:{plan.id}", before=plan_json(plan))
     s.delete(plan)
 
 

@@ -68,14 +68,23 @@ def get_user(user_id: int, admin: Admin, ctx: Ctx) -> dict[str, Any]:
 
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    plan: str
+    plan: str | None = None
+    is_moderator: bool | None = None
+    trusted_flagger: bool | None = None
 
 
 @router.patch("/users/{user_id}")
 def patch_user(user_id: int, body: UserPatch, admin: Admin, ctx: Ctx) -> dict[str, Any]:
-    """Move the account to another plan (by name)."""
+    """Move the account to another plan (by name); mark or unmark it as a moderator and
+    as a trusted flagger (its notices go first in the queue). Fields left out are
+    unchanged; each change is written to the audit log."""
     with ctx.db.session() as s:
-        user = users.set_plan(s, user_id, body.plan)
+        user = users.get_user(s, user_id)
+        if body.plan is not None:
+            user = users.set_plan(s, user_id, body.plan, actor=admin)
+        if body.is_moderator is not None or body.trusted_flagger is not None:
+            user = users.set_roles(s, admin, user_id, is_moderator=body.is_moderator,
+                                   trusted_flagger=body.trusted_flagger)  # fmt: skip
         return users.user_json(users.user_row(s, user))
 
 
@@ -96,7 +105,7 @@ def suspend(user_id: int, body: SuspendIn, admin: Admin, ctx: Ctx) -> dict[str, 
 def unsuspend(user_id: int, admin: Admin, ctx: Ctx) -> dict[str, Any]:
     """Allow the account again (its holder logs in again and makes new API tokens)."""
     with ctx.db.session() as s:
-        user = users.unsuspend(s, user_id)
+        user = users.unsuspend(s, user_id, actor=admin)
         return users.user_json(users.user_row(s, user))
 
 
@@ -132,7 +141,7 @@ def list_plans(admin: Admin, ctx: Ctx) -> dict[str, Any]:
 def create_plan(body: PlanIn, admin: Admin, ctx: Ctx) -> dict[str, Any]:
     limits = body.model_dump(exclude={"name"}, exclude_unset=True)
     with ctx.db.session() as s:
-        return plans.plan_json(plans.create_plan(s, body.name or "", limits), 0)
+        return plans.plan_json(plans.create_plan(s, body.name or "", limits, actor=admin), 0)
 
 
 @router.patch("/plans/{plan_id}")
@@ -140,14 +149,14 @@ def update_plan(plan_id: int, body: PlanIn, admin: Admin, ctx: Ctx) -> dict[str,
     """Fields left out are unchanged; `null` makes a limit unlimited."""
     limits = body.model_dump(exclude={"name"}, exclude_unset=True)
     with ctx.db.session() as s:
-        return plans.plan_json(plans.update_plan(s, plan_id, body.name, limits))
+        return plans.plan_json(plans.update_plan(s, plan_id, body.name, limits, actor=admin))
 
 
 @router.delete("/plans/{plan_id}", status_code=204)
 def delete_plan(plan_id: int, admin: Admin, ctx: Ctx) -> Response:
     """409 while an account is on the plan."""
     with ctx.db.session() as s:
-        plans.delete_plan(s, plan_id)
+        plans.delete_plan(s, plan_id, actor=admin)
     return Response(status_code=204)
 
 
@@ -186,5 +195,5 @@ def put_setting(key: str, body: SettingIn, admin: Admin, ctx: Ctx) -> dict[str, 
 @router.delete("/settings/{key}", status_code=204)
 def reset_setting(key: str, admin: Admin, ctx: Ctx) -> Response:
     """Back to the environment's value."""
-    runtime.reset(ctx, key)
+    runtime.reset(ctx, key, by=admin.id)
     return Response(status_code=204)

@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partage.accounts.models import RuntimeSetting
+from partage.accounts.models import RuntimeSetting, User
 from partage.context import Context
 from partage.db import Database, utcnow
 from partage.errors import BadRequest
+from partage.moderation import audit
 from partage.settings import Settings
 from partage.web.i18n import N_
 
@@ -156,25 +157,42 @@ def describe(ctx: Context) -> list[dict[str, Any]]:
     ]
 
 
+def _stored(row: RuntimeSetting | None) -> dict[str, Any] | None:
+    """A row's value for the audit log (None: not overridden)."""
+    if row is None:
+        return None
+    try:
+        return {"value": json.loads(row.value)}
+    except ValueError:
+        return {"value": row.value}
+
+
 def set_value(ctx: Context, key: str, value: Any, *, by: int | None) -> Any:
     value = parse(key, value)
     with ctx.db.session() as s:
         row = s.get(RuntimeSetting, key)
+        before = _stored(row)
         if row is None:
             s.add(RuntimeSetting(key=key, value=json.dumps(value), updated_by=by))
         else:
             row.value = json.dumps(value)
             row.updated_by = by
             row.updated_at = utcnow()
+        actor = s.get(User, by) if by is not None else None
+        audit.record(s, actor, "setting.set", f"setting:{key}", before=before,
+                     after={"value": value})  # fmt: skip
     _cache.drop(ctx.db)
     return value
 
 
-def reset(ctx: Context, key: str) -> None:
+def reset(ctx: Context, key: str, *, by: int | None = None) -> None:
     """Back to the environment's value."""
     _spec(key)
     with ctx.db.session() as s:
         row = s.get(RuntimeSetting, key)
         if row is not None:
+            before = _stored(row)
             s.delete(row)
+            actor = s.get(User, by) if by is not None else None
+            audit.record(s, actor, "setting.reset", f"setting:{key}", before=before)
     _cache.drop(ctx.db)

@@ -19,6 +19,7 @@ from partage.errors import BadRequest, Conflict, NotFound, Term
 from partage.files.blobs import delete_unreferenced_keys
 from partage.files.models import File, FileStatus, Folder
 from partage.files.service import MAX_BULK, delete_files
+from partage.moderation import audit
 from partage.web.i18n import N_
 
 MAX_REASON = 1000
@@ -114,13 +115,41 @@ def user_row(s: Session, user: User) -> UserRow:
     return UserRow(user, *_usage(s, [user.id]).get(user.id, (0, 0)))
 
 
-def set_plan(s: Session, user_id: int, plan_name: str) -> User:
+def set_plan(s: Session, user_id: int, plan_name: str, *, actor: User | None = None) -> User:
     from partage.accounts.service import get_plan
 
     user = get_user(s, user_id)
+    before = user.plan.name
     user.plan = get_plan(s, plan_name)
     s.flush()
+    audit.record(s, actor, "user.plan", f"user:{user.id}",
+                 before={"plan": before}, after={"plan": user.plan.name})  # fmt: skip
     return user
+
+
+def set_roles(
+    s: Session,
+    actor: User | None,
+    user_id: int,
+    *,
+    is_moderator: bool | None = None,
+    trusted_flagger: bool | None = None,
+) -> User:
+    """Mark or unmark a moderator and a trusted flagger (None: unchanged)."""
+    user = get_user(s, user_id)
+    before = _roles(user)
+    if is_moderator is not None:
+        user.is_moderator = is_moderator
+    if trusted_flagger is not None:
+        user.trusted_flagger = trusted_flagger
+    if _roles(user) != before:
+        audit.record(s, actor, "user.roles", f"user:{user.id}", before=before, after=_roles(user))
+    s.flush()
+    return user
+
+
+def _roles(user: User) -> dict[str, bool]:
+    return {"is_moderator": bool(user.is_moderator), "trusted_flagger": bool(user.trusted_flagger)}
 
 
 def _end_access(s: Session, user_id: int) -> None:
@@ -133,8 +162,12 @@ def _end_access(s: Session, user_id: int) -> None:
     )
 
 
-def suspend(s: Session, actor: User | None, user_id: int, reason: str) -> User:
-    """`actor` is the administrator doing it; None from the command line."""
+def suspend(
+    s: Session, actor: User | None, user_id: int, reason: str, *, cause: str = "admin"
+) -> User:
+    """`actor` is the administrator doing it; None from the command line. `cause` says
+    why for the transparency report: "admin", "decision" (a moderator's), or
+    "repeat_infringer" (the strike policy)."""
     reason = reason.strip()
     if not reason:
         raise BadRequest("Give a reason for the suspension.")
@@ -142,20 +175,27 @@ def suspend(s: Session, actor: User | None, user_id: int, reason: str) -> User:
         raise BadRequest("The reason has %(max)s characters at most.", max=MAX_REASON)
     user = get_user(s, user_id)
     _check_not_last_admin(s, actor, user, N_("suspend"))
+    before = {"active": user.is_active, "suspended_reason": user.suspended_reason}
     user.is_active = False
     user.suspended_at = utcnow()
     user.suspended_reason = reason
     _end_access(s, user.id)
     s.flush()
+    audit.record(s, actor, "user.suspend", f"user:{user.id}", reason=reason, before=before,
+                 after={"active": False, "suspended_reason": reason, "cause": cause})  # fmt: skip
     return user
 
 
-def unsuspend(s: Session, user_id: int) -> User:
+def unsuspend(s: Session, user_id: int, *, actor: User | None = None, cause: str = "admin") -> User:
+    """`cause`: "admin", or "reversal" when a reversed decision reopens the account."""
     user = get_user(s, user_id)
+    before = {"active": user.is_active, "suspended_reason": user.suspended_reason}
     user.is_active = True
     user.suspended_at = None
     user.suspended_reason = None
     s.flush()
+    audit.record(s, actor, "user.unsuspend", f"user:{user.id}", before=before,
+                 after={"active": True, "cause": cause})  # fmt: skip
     return user
 
 
@@ -188,6 +228,10 @@ def delete_user(ctx: Context, actor: User | None, user_id: int) -> int:
     with ctx.db.session() as s:
         user = get_user(s, user_id)
         _check_not_last_admin(s, actor, user, N_("delete"))
+        # The e-mail address is left out on purpose: the account's deletion frees it, and
+        # the append-only log would otherwise keep it for ever.
+        before = {"plan": user.plan.name, "active": user.is_active, "is_admin": user.is_admin,
+                  **_roles(user)}  # fmt: skip
         codes = list(
             s.scalars(
                 select(File.code).where(File.owner_id == user.id, File.status != FileStatus.deleted)
@@ -207,7 +251,11 @@ def delete_user(ctx: Context, actor: User | None, user_id: int) -> int:
         user.totp_secret = None
         user.totp_enabled_at = None
         user.suspended_reason = None
+        user.is_moderator = False
+        user.trusted_flagger = False
         user.deleted_at = utcnow()
+        audit.record(s, actor, "user.delete", f"user:{user.id}", before=before,
+                     after={"deleted": True, "deleted_files": deleted})  # fmt: skip
     if keys:
         with ctx.db.session() as s:
             delete_unreferenced_keys(s, ctx.store, keys)
@@ -221,6 +269,8 @@ def user_json(row: UserRow) -> dict[str, Any]:
         "email": u.email,
         "plan": u.plan.name,
         "is_admin": u.is_admin,
+        "is_moderator": bool(u.is_moderator),
+        "trusted_flagger": bool(u.trusted_flagger),
         "state": row.state,
         "suspended_at": iso(u.suspended_at),
         "suspended_reason": u.suspended_reason,

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from partage.cli import admin_users
+from partage.cli import admin_audit, admin_moderation, admin_users
 from partage.cli.common import DataDir, open_context
 
 if TYPE_CHECKING:  # server modules load when a command runs, so `partage ls` starts fast
@@ -24,6 +24,8 @@ admin_users.register(user_app)  # list, plan, suspend, unsuspend, delete
 app.add_typer(token_app, name="token")
 media_app = typer.Typer(no_args_is_help=True, help="Media processing jobs.")
 app.add_typer(media_app, name="media")
+app.add_typer(admin_moderation.app, name="moderation")
+app.add_typer(admin_audit.audit_app, name="audit")  # export
 console = Console()
 if not console.is_terminal:
     console = Console(width=250)  # piped: never wrap an e-mail address over two lines

@@ -79,6 +79,7 @@ _SELECT = (
     select(
         _F.id, _F.name, _F.status, _F.created_at, _F.expires_at, _F.max_downloads,
         _F.downloads, _F.link_version, _B.sha256, _B.size, _B.mime, _B.storage_key, _B.status,
+        _B.scan_state, _B.malware, _F.disabled_reason, _F.disabled_ref,
     )
     .select_from(File.__table__.outerjoin(Blob.__table__, _B.id == _F.blob_id))
     .where(_F.code == bindparam("code"))
@@ -105,6 +106,8 @@ class _BlobView:
     mime: str
     storage_key: str
     status: str
+    scan_state: str | None  # the malware scan's (files/links.py check_available)
+    malware: str | None
 
 
 @dataclass(slots=True)
@@ -121,6 +124,8 @@ class _Target:
     downloads: int
     link_version: int
     blob: _BlobView | None
+    disabled_reason: str | None = None  # a moderation decision's (files/links.py)
+    disabled_ref: str | None = None
 
 
 def _dt(value: Any) -> datetime | None:
@@ -132,10 +137,13 @@ def _dt(value: Any) -> datetime | None:
 
 
 def _target(row: Any) -> _Target:
-    blob = _BlobView(row[8], row[9], row[10], row[11], row[12]) if row[8] is not None else None
+    blob = _BlobView(*row[8:15]) if row[8] is not None else None
     created = _dt(row[3])
     assert created is not None
-    return _Target(row[0], row[1], row[2], created, _dt(row[4]), row[5], row[6], row[7], blob)
+    return _Target(
+        row[0], row[1], row[2], created, _dt(row[4]), row[5], row[6], row[7], blob, row[15],
+        row[16],
+    )  # fmt: skip
 
 
 class _Lookup:
@@ -268,7 +276,7 @@ class DirectDownloads:
 
         request = Request({**scope, "app": self.app}, receive)
         message = message_for(request, exc)
-        response = error_response(request, exc.status, exc.code, message, exc.headers)
+        response = error_response(request, exc.status, exc.code, message, exc.headers, exc.details)
         response.headers["cache-control"] = "no-store"
         await response(scope, receive, send)
 

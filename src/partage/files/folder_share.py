@@ -100,6 +100,8 @@ def usable(f: File, now: datetime) -> bool:
     """Whether the file is shown at all (see the module's doc)."""
     if f.status != FileStatus.active or f.blob is None or f.blob.status != BlobStatus.ok:
         return False
+    if f.blob.scan_state == "pending":  # held for the malware scan (fail-closed)
+        return False
     if f.expires_at is not None and f.expires_at <= now:
         return False
     return f.max_downloads is None or f.downloads < f.max_downloads

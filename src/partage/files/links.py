@@ -19,11 +19,13 @@ from partage.errors import (
     LinkExpired,
     LinkRevoked,
     NotFound,
+    PartageError,
     PasswordRequired,
     WrongPassword,
 )
 from partage.files.models import BlobStatus, File, FileStatus
 from partage.security import Signer, hash_password, verify_password
+from partage.web.i18n import N_
 
 UNSET: Any = object()
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -135,9 +137,39 @@ def check_available(f: File, *, now: datetime | None = None) -> None:
     if f.status == FileStatus.deleted:
         raise FileDeleted("This file was deleted.")
     if f.status == FileStatus.disabled:
-        raise ContentUnavailable("This file was disabled following a notice.")
+        if f.disabled_ref:
+            exc = ContentUnavailable(
+                "Access to this file was disabled by decision %(ref)s: %(reason)s.",
+                ref=f.disabled_ref,
+                reason=f.disabled_reason or "-",
+            )
+            exc.details = {"decision": f.disabled_ref, "reason": f.disabled_reason}
+            raise exc
+        raise ContentUnavailable("Access to this file was disabled.")
     if f.blob is not None and f.blob.status != BlobStatus.ok:
+        # The malware scanner's quarantine says why (partage.moderation.malware).
+        if f.blob.status == BlobStatus.quarantined and f.blob.scan_state == "infected":
+            raise ContentUnavailable(
+                "This file is quarantined: malware %(name)s was found in it.",
+                name=f.blob.malware or "?",
+            )
+        if f.blob.status == BlobStatus.quarantined and f.blob.scan_state == "too_large":
+            raise ContentUnavailable(
+                "This file is quarantined: it is too large to be scanned for malware."
+            )
         raise ContentUnavailable("This file is not available: its content was blocked.")
+    if f.blob is not None and f.blob.scan_state == "pending":
+        raise ScanPending(
+            N_("This file is being scanned for malware: try again in a minute."),
+            headers={"Retry-After": "30"},
+        )
+
+
+class ScanPending(PartageError):
+    """Held until the malware scanner's verdict (PARTAGE_CLAMAV_FAIL=closed): a passing
+    state, so 503 with Retry-After (clients retry by themselves), not 451."""
+
+    status, code = 503, "scan_pending"
 
 
 def check_visitor(

@@ -129,14 +129,14 @@ def _admin(user: Any) -> None:
 def admin_retry(code: str, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
     """Process the file's content again from the start."""
     _admin(user)
-    return service.job_json(service.retry(ctx, code))
+    return service.job_json(service.retry(ctx, code, actor=user))
 
 
 @router.post("/admin/media/{code}/cancel")
 def admin_cancel(code: str, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
     """Stop processing the file's content (a running job stops within seconds)."""
     _admin(user)
-    return service.job_json(service.cancel(ctx, code))
+    return service.job_json(service.cancel(ctx, code, actor=user))
 
 
 @router.get("/admin/media")

@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from partage.accounts.models import User
 from partage.context import Context
 from partage.db import utcnow
 from partage.errors import Conflict, LinkExpired, LinkRevoked, NotFound, PartageError
@@ -252,12 +253,15 @@ def _media_of(s: Session, code: str) -> tuple[File, Media | None]:
     return f, s.get(Media, f.blob_id)
 
 
-def retry(ctx: Context, code: str) -> Media:
+def retry(ctx: Context, code: str, *, actor: User | None = None) -> Media:
     """Process the file's content again from the start (also for content stored
-    before media processing existed)."""
+    before media processing existed). An administrator's action: audited."""
+    from partage.moderation import audit
+
     with ctx.db.session() as s:
         f, m = _media_of(s, code)
         assert f.blob is not None
+        before = {"state": m.state.value if m is not None else None}
         if m is None:
             m = Media(blob_id=f.blob.id, sha256=f.blob.sha256, kind=jobs.guess_kind(f.blob.mime))
             s.add(m)
@@ -265,6 +269,8 @@ def retry(ctx: Context, code: str) -> Media:
             raise Conflict("This file is being processed right now: cancel it first.")
         jobs.request_retry(s, m)
         s.flush()
+        audit.record(s, actor, "media.retry", f"file:{code}", before=before,
+                     after={"state": m.state.value})  # fmt: skip
         s.expunge(m)
     # The answer is the state the request left (queued, no attempt yet): a worker may
     # take the job as soon as it is enqueued.
@@ -272,13 +278,18 @@ def retry(ctx: Context, code: str) -> Media:
     return m
 
 
-def cancel(ctx: Context, code: str) -> Media:
+def cancel(ctx: Context, code: str, *, actor: User | None = None) -> Media:
+    from partage.moderation import audit
+
     with ctx.db.session() as s:
         _, m = _media_of(s, code)
         if m is None or m.state not in (JobState.queued, JobState.running):
             raise Conflict("This file is not being processed: there is nothing to cancel.")
+        before = {"state": m.state.value}
         jobs.request_cancel(s, m)
         s.flush()
+        audit.record(s, actor, "media.cancel", f"file:{code}", before=before,
+                     after={"state": m.state.value, "cancel_requested": True})  # fmt: skip
         s.expunge(m)
         return m
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
@@ -24,6 +24,7 @@ from partage.files.models import File, FileStatus
 from partage.moderation import audit, strikes
 from partage.moderation.models import (
     Action,
+    BankEntry,
     Decision,
     DecisionTarget,
     Notice,
@@ -252,6 +253,10 @@ def reverse(
         f.disabled_ref = None
         s.add(DecisionTarget(decision_id=restore.id, file_id=f.id, user_id=f.owner_id))
     strikes.void_for(s, decision)
+    # Content found lawful must not stay down: the bank entries this decision made go.
+    removed = s.execute(
+        delete(BankEntry).where(BankEntry.decision_id == decision.id).returning(BankEntry.id)
+    ).all()
     owners = {t.user_id for t in decision.targets if t.user_id is not None}
     for owner_id in owners:
         owner = s.get(User, owner_id)
@@ -270,7 +275,8 @@ def reverse(
     audit.record(
         s, actor, "decision.reversed", f"decision:{decision.ref}", reason=reason,
         before={"files": [{"code": f.code, "status": "disabled"} for f in files]},
-        after={"decision": restore.ref, "files": [_file_state(f) for f in files]},
+        after={"decision": restore.ref, "files": [_file_state(f) for f in files],
+               "bank_entries_removed": len(removed)},
     )  # fmt: skip
     s.flush()
     return out

@@ -117,7 +117,7 @@ class Decision(Base):
     # The decision this one reverses (a restore), and the one that reversed it.
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     targets: Mapped[list[DecisionTarget]] = relationship(
         back_populates="decision", order_by="DecisionTarget.id", lazy="selectin"
@@ -192,7 +192,7 @@ class Complaint(Base):
     restore_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answer: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -280,7 +280,7 @@ class BankMatch(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     score: Mapped[int | None] = mapped_column(Integer)
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class AuditEvent(Base):
@@ -294,7 +294,8 @@ class AuditEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(Integer)  # no FK: outlives the account
     actor: Mapped[str] = mapped_column(String(320))  # e-mail or "system"
     action: Mapped[str] = mapped_column(String(64), index=True)
-    subject: Mapped[str] = mapped_column(String(64))  # "file:abc…", "user:12", "notice:N-…"
+    # "file:abc…", "user:12", "notice:N-…", "notifier:<e-mail>"
+    subject: Mapped[str] = mapped_column(String(400), index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

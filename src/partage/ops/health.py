@@ -49,6 +49,17 @@ def check_cache(ctx: Context) -> None:
     ctx.limiter.ping()  # Redis PING (PARTAGE_CACHE_URL)
 
 
+def check_clamav(ctx: Context) -> None:
+    from partage.moderation.malware import client
+
+    client(ctx.settings).ping()
+
+
+# Reported but not gating readiness: with clamd down, every instance would be taken out
+# of the load balancer at once, while the fail mode already decides what new files do.
+ADVISORY = frozenset({"clamav"})
+
+
 def _reason(name: str, exc: BaseException) -> str:
     try:
         from redis.exceptions import ConnectionError as RedisConnectionError
@@ -81,9 +92,12 @@ CHECKS: dict[str, Callable[[Context], None]] = {
 
 def active_checks(ctx: Context) -> dict[str, Callable[[Context], None]]:
     """The checks above, plus the cache when PARTAGE_CACHE_URL is set."""
-    if not ctx.settings.cache_url:
-        return CHECKS
-    return {**CHECKS, "cache": check_cache}
+    active = dict(CHECKS)
+    if ctx.settings.cache_url:
+        active["cache"] = check_cache
+    if ctx.settings.clamav_url:
+        active["clamav"] = check_clamav
+    return active
 
 
 @router.get("/readyz")
@@ -99,7 +113,7 @@ async def readyz(request: Request) -> JSONResponse:
         for name, check in active.items():
             tg.start_soon(one, name, check)
     checks = {name: results[name] for name in active}
-    ok = all(v == "ok" for v in checks.values())
+    ok = all(v == "ok" for name, v in checks.items() if name not in ADVISORY)
     return JSONResponse(
         {"status": "ready" if ok else "not ready", "checks": checks},
         status_code=200 if ok else 503,

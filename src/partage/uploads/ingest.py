@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from partage.files.models import File, Folder
 from partage.files.quota import check_quota
 from partage.files.service import create_file
 from partage.media import jobs as media_jobs
+from partage.moderation import malware, screening, staydown
 from partage.uploads.spec import FileSpec
 
 
@@ -40,6 +42,7 @@ class Staged:
     size: int
     spec: FileSpec
     object_name: str | None = None
+    md5: str | None = None  # when the staydown check computed it
 
 
 def _folder_id(s: Session, user: User, spec: FileSpec) -> int | None:
@@ -61,6 +64,28 @@ def _link(path: Path) -> Path:
     return link
 
 
+def _refuse_banked(ctx: Context, user: User, items: list[Staged]) -> None:
+    """Staydown: refuse (451) bytes an exact hash bank holds, deleting them; nothing stored."""
+
+    def md5_of(item: Staged) -> Callable[[], str]:
+        if item.path is not None:
+            return partial(staydown.md5_of_file, item.path)
+        return partial(staydown.md5_of_object, ctx, item.object_name or "")
+
+    cands = [staydown.Candidate(i.sha256, md5_of(i), i.spec.name or "") for i in items]
+    refusal = staydown.check(ctx, user, cands)
+    for item, cand in zip(items, cands, strict=True):
+        item.md5 = cand.md5
+    if refusal is None:
+        return
+    for item in items:
+        if item.path is not None:
+            item.path.unlink(missing_ok=True)
+        if item.object_name is not None:
+            ctx.store.delete_object(item.object_name)  # type: ignore[attr-defined]
+    raise refusal
+
+
 def ingest(
     ctx: Context,
     user: User,
@@ -75,8 +100,10 @@ def ingest(
     that reserved nothing while their bytes arrived (PUT, multipart).
     `before_commit` lets the caller record the outcome in the same transaction.
     """
+    _refuse_banked(ctx, user, items)
     links: list[Path] = []
     to_process: list[int] = []
+    to_scan: list[int] = []
     try:
         for attempt in (1, 2):
             try:
@@ -85,6 +112,7 @@ def ingest(
                         check_quota(s, user, sum(i.size for i in items), reserve=True)
                     files: list[File] = []
                     to_process = []
+                    to_scan = []
                     for item in items:
                         assert item.spec.name is not None
                         if item.object_name is not None:
@@ -100,6 +128,8 @@ def ingest(
                                 s, ctx.store, link, item.sha256, item.size, item.spec.name,
                                 item.spec.filetype,
                             )  # fmt: skip
+                        if item.md5 and blob.md5 is None:
+                            blob.md5 = item.md5
                         f = create_file(
                             s,
                             user,
@@ -115,6 +145,8 @@ def ingest(
                         files.append(f)
                         if media_jobs.prepare(s, blob):
                             to_process.append(blob.id)
+                        if malware.prepare(s, blob, ctx.settings) and blob.id not in to_scan:
+                            to_scan.append(blob.id)
                     s.flush()
                     if before_commit is not None:
                         before_commit(s, files)
@@ -134,4 +166,6 @@ def ingest(
             ctx.store.delete_object(item.object_name)  # type: ignore[attr-defined]
     # Only now that the files are committed may a worker look for them.
     media_jobs.enqueue(ctx, to_process)
+    malware.enqueue(ctx, to_scan)
+    screening.enqueue(ctx, sorted({f.blob_id for f in files if f.blob_id is not None}))
     return files

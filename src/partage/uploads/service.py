@@ -27,6 +27,7 @@ from partage.db import utcnow
 from partage.errors import (
     BadRequest,
     Conflict,
+    ContentBlocked,
     Forbidden,
     NotFound,
     PartageError,
@@ -73,6 +74,18 @@ def get_owned(s: Session, user: User, upload_id: str) -> Upload:
     return row
 
 
+def check_uploads_allowed(user: User, now: datetime | None = None) -> None:
+    """Refuse every upload while the account's uploads are suspended (repeat-infringer
+    policy, moderation.strikes): checked where each way of uploading checks its limits."""
+    until = user.uploads_suspended_until
+    if until is not None and until > (now or utcnow()):
+        raise Forbidden(
+            "Your uploads are suspended until %(until)s under the repeat-infringer policy "
+            "(see /terms).",
+            until=until.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+
+
 def check_live(row: Upload, now: datetime | None = None) -> None:
     if row.completed_at is None and row.expires_at <= (now or utcnow()):
         raise UploadExpired(
@@ -116,6 +129,7 @@ def create_upload(
     metadata: str | None = None,
 ) -> Upload:
     """A new upload session; `length=None` defers the length (creation-defer-length)."""
+    check_uploads_allowed(user)
     _, stored = prepare_spec(ctx, user, metadata, name_required=not partial)
     with ctx.db.session() as s:
         check_size(s, user, ctx.settings, length or 0)
@@ -191,6 +205,7 @@ def begin_append(
         if content_length:
             raise PastLength("This upload is complete: it takes no more bytes.")
         return AppendResult(row.offset, row.length, None, _file_code(ctx, row))
+    check_uploads_allowed(user)  # an upload begun before the suspension stops too
     store = object_store(ctx)
     if store is not None:
         return _begin_object_append(ctx, user, upload_id, store, offset=offset,
@@ -344,7 +359,11 @@ def _begin_object_append(
         assert length is not None and spec is not None
         name = staging.assemble(fd, length - staging.base)
         digest = sha256 or staging.hash_object()
-        code = _complete(ctx, user, upload_id, Staged(None, digest, length, spec, name))
+        try:
+            code = _complete(ctx, user, upload_id, Staged(None, digest, length, spec, name))
+        except ContentBlocked:  # staydown: the object is gone, the local tail goes too
+            path.unlink(missing_ok=True)
+            raise
         path.unlink(missing_ok=True)  # the tail, now part of the blob
         return code
 

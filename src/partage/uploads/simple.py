@@ -18,6 +18,7 @@ from partage.files.quota import check_quota, check_size, max_file_size, reserved
 from partage.humanize import size as hsize
 from partage.uploads.formdata import FormFile
 from partage.uploads.ingest import Staged, ingest
+from partage.uploads.service import check_uploads_allowed
 from partage.uploads.spec import KEYS, FileSpec, build_spec
 from partage.uploads.staging import StagedWriter
 
@@ -53,6 +54,7 @@ def check_request(
     ctx: Context, user: User, content_length: int | None, *, multipart: bool
 ) -> Limits:
     """Refuse (413) from Content-Length alone when it cannot fit; else the streaming limits."""
+    check_uploads_allowed(user)
     with ctx.db.read() as s:
         if content_length is not None:
             if multipart:

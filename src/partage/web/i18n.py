@@ -43,7 +43,8 @@ EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
         "ContentUnavailable", "CacheUnavailable", "NotAVideo", "SubtitleRejected",
         "UnsupportedTusVersion", "OffsetMismatch", "UploadExpired", "UploadBusy", "PastLength",
         "InsufficientStorage", "_MethodNotAllowed", "_Unavailable", "_RangeNotSatisfiable",
-        "SubtitleError",
+        "SubtitleError", "IncompleteNotice", "IncompleteComplaint", "ContentBlocked",
+        "InvalidHashList",
     )),
 }  # fmt: skip
 

@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor", sa.String(length=320), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
-        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(length=400), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("after", sa.JSON(), nullable=True),
@@ -34,6 +34,7 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_events_subject"), ["subject"], unique=False)
 
     op.create_table(
         "notifier_sanctions",
@@ -185,6 +186,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("ref", name=op.f("uq_decisions_ref")),
     )
     with op.batch_alter_table("decisions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_decisions_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_decisions_notice_id"), ["notice_id"], unique=False)
 
     op.create_table(
@@ -274,6 +276,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("ref", name=op.f("uq_complaints_ref")),
     )
     with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_complaints_created_at"), ["created_at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_complaints_decision_id"), ["decision_id"], unique=False
         )
@@ -421,6 +424,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_matches")),
     )
+    with op.batch_alter_table("bank_matches", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_bank_matches_created_at"), ["created_at"], unique=False
+        )
     with op.batch_alter_table("blobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("md5", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("scan_state", sa.String(length=16), nullable=True))
@@ -535,8 +542,8 @@ _APPEND_ONLY = {
     "postgresql": [
         "CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
         f"$$ BEGIN RAISE EXCEPTION '{_MESSAGE}'; END $$",
-        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
-        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()",
+        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
+        "ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()",
     ],
 }
 _DROP_APPEND_ONLY = {

@@ -110,7 +110,16 @@ def content(server: Server, account_factory: Callable[..., Account]) -> dict[str
     with ctx.db.session() as s:
         s.execute(update(User).where(User.email == admin.email).values(is_admin=True))
     ctx.close()
+    reported = put(owner, "reported.txt", b"Reported text\n")
+    notice = owner.client.post(
+        "/api/v1/notices",
+        json={"category": "terms", "locations": [reported["code"]], "explanation": "Spam.",
+              "notifier_name": "Ann Reporter", "notifier_email": "ann@example.org",
+              "good_faith": True, "accurate": True, "signature": "Ann Reporter"},
+    )  # fmt: skip
+    assert notice.status_code == 201, notice.text
     return {
+        "notice": notice.json()["ref"],
         "owner": owner,
         "admin": admin,
         "text": text["code"],
@@ -153,19 +162,23 @@ def test_pages_meet_wcag_aa(new_context: Callable[..., Any], content: dict[str, 
     problems = check_pages(
         visitor,
         ["/", "/login", "/register", "/password/forgot", f"/{content['text']}",
-         f"/{content['locked']}", content["folder"], "/zzzzzzzzzzzz"],
+         f"/{content['locked']}", content["folder"], "/zzzzzzzzzzzz", "/report",
+         f"/report/{content['notice']}", "/terms", "/transparency"],
     )  # fmt: skip
     owner = new_context().new_page()
     browser_login(owner, content["owner"])
-    problems += check_pages(owner, ["/files", "/account", "/account/2fa"])
+    problems += check_pages(owner, ["/files", "/account", "/account/2fa", "/account/statements"])
     french = new_context(locale="fr-FR").new_page()  # longer words: the widest layout
     browser_login(french, content["owner"])
     problems += check_pages(french, ["/files", "/account"])
     admin = new_context().new_page()
     browser_login(admin, content["admin"])
     problems += check_pages(
-        admin, ["/admin", "/admin/users", "/admin/plans", "/admin/jobs", "/admin/settings"]
-    )
+        admin,
+        ["/admin", "/admin/users", "/admin/plans", "/admin/jobs", "/admin/settings",
+         "/moderation", f"/moderation/notices/{content['notice']}", "/moderation/complaints",
+         "/moderation/banks", "/moderation/matches", "/moderation/audit"],
+    )  # fmt: skip
     assert problems == [], "\n".join(problems)
 
 

@@ -43,8 +43,7 @@ EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
         "ContentUnavailable", "CacheUnavailable", "NotAVideo", "SubtitleRejected",
         "UnsupportedTusVersion", "OffsetMismatch", "UploadExpired", "UploadBusy", "PastLength",
         "InsufficientStorage", "_MethodNotAllowed", "_Unavailable", "_RangeNotSatisfiable",
-        "SubtitleError", "IncompleteNotice", "IncompleteComplaint", "ContentBlocked",
-        "InvalidHashList",
+        "SubtitleError", "ContentBlocked",
     )),
 }  # fmt: skip
 
@@ -54,6 +53,15 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("partage_lang", d
 def N_(message: str) -> str:  # noqa: N802  (the gettext convention for "mark, translate later")
     """Mark a string for the catalogue where it is defined; it is translated where shown."""
     return message
+
+
+# The messages of errors that build their own from data (IncompleteNotice,
+# IncompleteComplaint, InvalidHashList take fields or lines, not a message): marked here.
+_SELF_BUILT = (
+    N_("The notice is incomplete or invalid: %(fields)s."),
+    N_("The complaint is incomplete or invalid: %(fields)s."),
+    N_("These lines are not valid fingerprints: %(lines)s."),
+)
 
 
 @cache

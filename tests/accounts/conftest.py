@@ -66,17 +66,21 @@ def inbox() -> Iterator[Inbox]:
     controller.stop()
 
 
+def mail_env(inbox: Inbox) -> dict[str, str]:
+    """A test server's settings for sending its mail to `inbox`."""
+    return {
+        "PARTAGE_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
+        "PARTAGE_MAIL_FROM": "partage <noreply@example.org>",
+    }
+
+
 @pytest.fixture(scope="module")
 def mail_server(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[Server]:
     """A server sending its mail to `inbox`; the reset limit per address is loose (every
     test asks from 127.0.0.1), the one per e-mail is the default."""
     srv = Server(
         Path(tmp_path_factory.mktemp("mail")) / "data",
-        env={
-            "PARTAGE_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
-            "PARTAGE_MAIL_FROM": "partage <noreply@example.org>",
-            "PARTAGE_PASSWORD_RESET_RATE_PER_ADDRESS": "1000/hour",
-        },
+        env={**mail_env(inbox), "PARTAGE_PASSWORD_RESET_RATE_PER_ADDRESS": "1000/hour"},
     ).start()
     yield srv
     srv.stop()

@@ -18,7 +18,7 @@ from partage.moderation import strikes
 from partage.moderation.counter_notices import add_business_days
 from partage.moderation.models import AuditEvent, Statement
 from partage.settings import Settings
-from tests.accounts.conftest import Inbox, csrf_of, web_login
+from tests.accounts.conftest import Inbox, csrf_of, mail_env, web_login
 from tests.conftest import Account, db_context, make_account
 from tests.moderation.complaint_helpers import (
     COUNTER,
@@ -30,20 +30,7 @@ from tests.moderation.complaint_helpers import (
     set_user,
     upload,
 )
-from tests.serverproc import Server, free_port
-
-pytest.importorskip("aiosmtpd")
-from aiosmtpd.controller import Controller  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port  # type: ignore[attr-defined]
-    yield box
-    controller.stop()
+from tests.serverproc import Server
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +38,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[Serv
     server = Server(
         Path(tmp_path_factory.mktemp("complaints")) / "data",
         env={
-            "PARTAGE_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
-            "PARTAGE_MAIL_FROM": "partage <noreply@example.org>",
+            **mail_env(inbox),
             # Every test's uploader gets one strike at most, except where it wants more.
             "PARTAGE_STRIKE_UPLOAD_SUSPENSION_AT": "2",
             "PARTAGE_STRIKE_TERMINATION_AT": "5",

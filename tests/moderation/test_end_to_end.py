@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.accounts.conftest import Inbox
+from tests.accounts.conftest import Inbox, mail_env
 from tests.conftest import Account, make_account
 from tests.moderation.complaint_helpers import COUNTER, partage_cli
 from tests.moderation.staydown_helpers import (
@@ -29,9 +29,7 @@ from tests.moderation.staydown_helpers import (
     video,
     wait_for,
 )
-from tests.serverproc import Server, free_port
-
-from aiosmtpd.controller import Controller  # isort: skip
+from tests.serverproc import Server
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html"}
@@ -44,22 +42,11 @@ DISABLE = {
 
 
 @pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port  # type: ignore[attr-defined]
-    yield box
-    controller.stop()
-
-
-@pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[Server]:
     server = Server(
         Path(tmp_path_factory.mktemp("e2e")) / "data",
         env={
-            "PARTAGE_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
-            "PARTAGE_MAIL_FROM": "partage <noreply@example.org>",
+            **mail_env(inbox),
         },
     ).start()
     yield server

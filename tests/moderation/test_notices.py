@@ -15,22 +15,9 @@ from sqlalchemy import select
 
 from partage.accounts.models import User
 from partage.moderation.models import AuditEvent, Notice, Statement, Strike
-from tests.accounts.conftest import Inbox, csrf_of, web_login
+from tests.accounts.conftest import Inbox, csrf_of, mail_env, web_login
 from tests.conftest import Account, db_context, make_account
-from tests.serverproc import Server, free_port
-
-pytest.importorskip("aiosmtpd")
-from aiosmtpd.controller import Controller  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port  # type: ignore[attr-defined]
-    yield box
-    controller.stop()
+from tests.serverproc import Server
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +25,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[Serv
     server = Server(
         Path(tmp_path_factory.mktemp("moderation")) / "data",
         env={
-            "PARTAGE_SMTP_URL": f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
-            "PARTAGE_MAIL_FROM": "partage <noreply@example.org>",
+            **mail_env(inbox),
             "PARTAGE_NOTIFIER_WARNING_AT": "1",
             "PARTAGE_NOTIFIER_SUSPENSION_AT": "2",
             "PARTAGE_DISPUTE_SETTLEMENT": "Example ODS body, https://ods.example.org",

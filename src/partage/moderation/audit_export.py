@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from partage.db import Database
 from partage.errors import BadRequest
+from partage.moderation import audit
 from partage.moderation.audit import entry_json
 from partage.moderation.models import AuditEvent
 from partage.moderation.period import parse_moment
@@ -53,6 +55,25 @@ def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest("limit: between 1 and %(max)s.", max=MAX_LIMIT)
     return limit
+
+
+def page(
+    s: Session, f: Filters, before_id: int | None, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of entries, newest first, and the `before_id` of the next (older) page."""
+    found = list(
+        audit.query(
+            s,
+            since=f.since,
+            until=f.until,
+            action=f.action,
+            subject=f.subject,
+            before_id=before_id,
+            limit=limit + 1,
+        )  # fmt: skip
+    )
+    items = [audit.entry_json(e) for e in found[:limit]]
+    return items, (items[-1]["id"] if len(found) > limit else None)
 
 
 def entries(db: Database, f: Filters) -> Iterator[dict[str, Any]]:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from partage.deps import Ctx
-from partage.moderation import audit, audit_export
+from partage.moderation import audit_export
 from partage.moderation.access import page_moderator
 from partage.moderation.models import AuditEvent
 from partage.web.templating import render
@@ -36,25 +36,14 @@ def audit_page(
         return who
     f = audit_export.filters(since[:40], until[:40], action[:64], subject[:64])
     with ctx.db.read() as s:
-        found = list(
-            audit.query(
-                s,
-                since=f.since,
-                until=f.until,
-                action=f.action,
-                subject=f.subject,
-                before_id=before_id,
-                limit=PER_PAGE + 1,
-            )  # fmt: skip
-        )
-        entries = [audit.entry_json(e) for e in found[:PER_PAGE]]
+        entries, next_id = audit_export.page(s, f, before_id, PER_PAGE)
         actions = list(s.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
     query = {k: v for k, v in (("action", action), ("subject", subject), ("since", since),
                                ("until", until)) if v}  # fmt: skip
     filtered = urlencode(query)
     older = None
-    if len(found) > PER_PAGE:
-        older = "/moderation/audit?" + urlencode({**query, "before_id": entries[-1]["id"]})
+    if next_id is not None:
+        older = "/moderation/audit?" + urlencode({**query, "before_id": next_id})
     return render(
         request,
         "moderation_audit.html",

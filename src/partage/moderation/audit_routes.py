@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from partage.deps import Ctx
-from partage.moderation import audit, audit_export
+from partage.moderation import audit_export
 from partage.moderation.access import Moderator
 
 router = APIRouter(prefix="/api/v1/moderation", tags=["moderation"])
@@ -33,20 +33,8 @@ def list_entries(
     f = audit_export.filters(since, until, action, subject)
     limit = audit_export.check_limit(limit)
     with ctx.db.read() as s:
-        found = list(
-            audit.query(
-                s,
-                since=f.since,
-                until=f.until,
-                action=f.action,
-                subject=f.subject,
-                before_id=before_id,
-                limit=limit + 1,
-            )  # fmt: skip
-        )
-        items = [audit.entry_json(e) for e in found[:limit]]
-    more = len(found) > limit
-    return {"items": items, "next_before_id": items[-1]["id"] if more else None}
+        items, next_id = audit_export.page(s, f, before_id, limit)
+    return {"items": items, "next_before_id": next_id}
 
 
 def _export(ctx: Ctx, fmt: str, since: str | None, until: str | None, action: str | None,

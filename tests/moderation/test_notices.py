@@ -165,6 +165,7 @@ def test_notice_to_decision_to_451_with_statement_and_strike(srv: Server, inbox:
     page = httpx.get(f"{srv.url}/{code}", headers={"Accept": "text/html"})
     assert page.status_code == 451
     assert decision["ref"] in page.text and "Directive 2001/29/EC" in page.text
+    assert ref in page.text  # the notice behind it
     api = httpx.get(f"{srv.url}/{code}", headers={"Accept": "application/json"})
     assert api.status_code == 451
     assert api.json()["decision"] == decision["ref"]
@@ -172,11 +173,12 @@ def test_notice_to_decision_to_451_with_statement_and_strike(srv: Server, inbox:
     assert httpx.get(f"{srv.url}/v/{code}").status_code == 451
     gone = httpx.get(direct)  # a direct link handed out before the decision
     assert gone.status_code == 451 and gone.json()["decision"] == decision["ref"]
+    assert gone.json()["notice"] == ref and ref in gone.json()["message"]
     # The owner still sees it, marked and explained; the other file is untouched.
     mine = uploader.client.get(f"/api/v1/files/{code}").json()
     assert mine["status"] == "disabled"
     assert mine["unavailable"] == {
-        "reason": DISABLE["legal_ground"], "decision": decision["ref"]}  # fmt: skip
+        "reason": DISABLE["legal_ground"], "decision": decision["ref"], "notice": ref}  # fmt: skip
     assert httpx.get(f"{srv.url}/{other}").status_code == 200
 
     # The statement of reasons: stored, with what Art. 17(3) asks, and e-mailed.

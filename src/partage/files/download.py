@@ -80,6 +80,7 @@ _SELECT = (
         _F.id, _F.name, _F.status, _F.created_at, _F.expires_at, _F.max_downloads,
         _F.downloads, _F.link_version, _B.sha256, _B.size, _B.mime, _B.storage_key, _B.status,
         _B.scan_state, _B.malware, _F.disabled_reason, _F.disabled_ref,
+        _F.disabled_notice,
     )
     .select_from(File.__table__.outerjoin(Blob.__table__, _B.id == _F.blob_id))
     .where(_F.code == bindparam("code"))
@@ -126,6 +127,7 @@ class _Target:
     blob: _BlobView | None
     disabled_reason: str | None = None  # a moderation decision's (files/links.py)
     disabled_ref: str | None = None
+    disabled_notice: str | None = None
 
 
 def _dt(value: Any) -> datetime | None:
@@ -142,7 +144,7 @@ def _target(row: Any) -> _Target:
     assert created is not None
     return _Target(
         row[0], row[1], row[2], created, _dt(row[4]), row[5], row[6], row[7], blob, row[15],
-        row[16],
+        row[16], row[17],
     )  # fmt: skip
 
 

@@ -138,12 +138,21 @@ def check_available(f: File, *, now: datetime | None = None) -> None:
         raise FileDeleted("This file was deleted.")
     if f.status == FileStatus.disabled:
         if f.disabled_ref:
-            exc = ContentUnavailable(
-                "Access to this file was disabled by decision %(ref)s: %(reason)s.",
-                ref=f.disabled_ref,
-                reason=f.disabled_reason or "-",
-            )
-            exc.details = {"decision": f.disabled_ref, "reason": f.disabled_reason}
+            details: dict[str, object] = {"decision": f.disabled_ref, "notice": f.disabled_notice,
+                       "reason": f.disabled_reason}  # fmt: skip
+            if f.disabled_notice:
+                exc = ContentUnavailable(
+                    "Access to this file was disabled by decision %(ref)s, following notice "
+                    "%(notice)s: %(reason)s.",
+                    ref=f.disabled_ref, notice=f.disabled_notice, reason=f.disabled_reason or "-",
+                )  # fmt: skip
+            else:
+                exc = ContentUnavailable(
+                    "Access to this file was disabled by decision %(ref)s: %(reason)s.",
+                    ref=f.disabled_ref,
+                    reason=f.disabled_reason or "-",
+                )
+            exc.details = details
             raise exc
         raise ContentUnavailable("Access to this file was disabled.")
     if f.blob is not None and f.blob.status != BlobStatus.ok:

@@ -93,5 +93,6 @@ class File(Base):
     # reason), and the public reference of the decision behind it (partage.moderation).
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     disabled_ref: Mapped[str | None] = mapped_column(String(32))
+    disabled_notice: Mapped[str | None] = mapped_column(String(32))  # the notice behind it
 
     blob: Mapped[Blob | None] = relationship(lazy="joined")

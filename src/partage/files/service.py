@@ -198,7 +198,8 @@ def delete_files(s: Session, user: User, codes: list[str]) -> list[str]:
 
 def _unavailable(f: File) -> dict[str, Any] | None:
     if f.status == FileStatus.disabled:
-        return {"reason": f.disabled_reason, "decision": f.disabled_ref}
+        return {"reason": f.disabled_reason, "decision": f.disabled_ref,
+                "notice": f.disabled_notice}  # fmt: skip
     if f.blob is not None and f.blob.status != BlobStatus.ok:
         return {"reason": f.blob.status.value, "malware": f.blob.malware}
     return None

@@ -100,7 +100,9 @@ def _reason_text(inp: DecisionIn) -> str:
     return inp.legal_ground.strip()
 
 
-def _disable(s: Session, files: Iterable[File], decision: Decision, reason: str) -> list[File]:
+def _disable(
+    files: Iterable[File], decision: Decision, reason: str, notice_ref: str | None
+) -> list[File]:
     done = []
     for f in files:
         if f.status != FileStatus.active:
@@ -108,6 +110,7 @@ def _disable(s: Session, files: Iterable[File], decision: Decision, reason: str)
         f.status = FileStatus.disabled
         f.disabled_reason = reason
         f.disabled_ref = decision.ref  # every download path checks the status: 451 at once
+        f.disabled_notice = notice_ref
         done.append(f)
     return done
 
@@ -169,7 +172,9 @@ def decide(
     if inp.action == Action.disable_blob:
         affected = _sharing_blob(s, files)
     if inp.action in RESTRICTING:
-        affected = _disable(s, affected, decision, _reason_text(inp))
+        affected = _disable(
+            affected, decision, _reason_text(inp), notice.ref if notice is not None else None
+        )
     for f in affected if inp.action in RESTRICTING else files:
         s.add(DecisionTarget(decision_id=decision.id, file_id=f.id, user_id=f.owner_id))
     s.flush()
@@ -251,6 +256,7 @@ def reverse(
         f.status = FileStatus.active
         f.disabled_reason = None
         f.disabled_ref = None
+        f.disabled_notice = None
         s.add(DecisionTarget(decision_id=restore.id, file_id=f.id, user_id=f.owner_id))
     strikes.void_for(s, decision)
     # Content found lawful must not stay down: the bank entries this decision made go.

@@ -440,6 +440,7 @@ def upgrade() -> None:
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.add_column(sa.Column("disabled_reason", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("disabled_ref", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("disabled_notice", sa.String(length=32), nullable=True))
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
@@ -468,6 +469,7 @@ def downgrade() -> None:
         batch_op.drop_column("is_moderator")
 
     with op.batch_alter_table("files", schema=None) as batch_op:
+        batch_op.drop_column("disabled_notice")
         batch_op.drop_column("disabled_ref")
         batch_op.drop_column("disabled_reason")
 

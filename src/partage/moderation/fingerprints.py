@@ -2,8 +2,10 @@
 
     fingerprint(path, mime)   -> [("pdq", hex)] for an image, [("vpdq", text)] for a video,
                                  [] for anything else or anything that cannot be read
+                                 (reference=True: the denser print of a bank reference)
     image_pdq(path)           -> Pdq(hash, quality) | None
-    video_vpdq(path)          -> VideoPrint | None
+    video_vpdq(path)          -> VideoPrint | None        (what is matched: 1 frame a second)
+    reference_print(path)     -> VideoPrint | None        (what is banked, see below)
     serialize(VideoPrint)     -> str      (for a Text column)
     parse(str)                -> VideoPrint
 
@@ -40,6 +42,21 @@ The serialized video print is vPDQ's own text format, one frame per line
 the reference tools. Runs of identical consecutive hashes (a still scene) are collapsed
 to their first frame as vPDQ's dedupe does; the last frame is always kept so the print
 still says how long the video is. About 80 bytes per second of moving video.
+
+Reference prints (`reference_print`, what a rights holder's reference file becomes in a
+bank) are denser, because a copy's frames rarely fall on the reference's own seconds:
+
+- the picture is hashed `REFERENCE_FPS` (5) times a second instead of once, so an
+  excerpt cut mid-second or a copy played 10 % faster still has, for each of its
+  one-a-second frames, a reference frame at most 0.1 s away;
+- `CROP_VARIANTS`: the picture is also hashed once a second cut down to its centre 90 %
+  and 80 %, so a copy cropped into the picture (which moves PDQ hashes past any sensible
+  threshold) matches one of these instead.
+
+The variants are extra lines with a fifth field naming them (`...,timestamp,c90`);
+frames of the picture itself keep vPDQ's four fields, so `parse` reads both forms and
+other tools that ignore unknown fields still read the main frames. About 560 bytes per
+second of moving video (7 hashes a second).
 """
 
 from __future__ import annotations
@@ -59,6 +76,9 @@ log = logging.getLogger("partage.moderation.fingerprints")
 
 MIN_QUALITY = 50  # ThreatExchange's recommended floor for PDQ and vPDQ
 SECONDS_PER_HASH = 1.0  # vPDQ sampling rate: one frame per second
+REFERENCE_FPS = 5  # frames hashed per second of a bank reference
+# Centre crops of a reference also hashed, once a second: (variant name, share kept).
+CROP_VARIANTS = (("c90", 0.9), ("c80", 0.8))
 IMAGE_SIDE = 512  # images are scaled to this square before hashing
 IMAGE_TIMEOUT = 30.0  # seconds to decode one image
 VIDEO_TIMEOUT = 1800.0  # seconds for one video (~6x real time per core at 1080p: ~3 h)
@@ -85,6 +105,7 @@ class VideoFrame:
     quality: int  # 0..100
     frame: int  # frame number in the decoded stream
     timestamp: float  # seconds from the start
+    variant: str = ""  # "" for the picture itself, else a CROP_VARIANTS name
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,25 +113,40 @@ class VideoPrint:
     frames: tuple[VideoFrame, ...]
 
     @property
+    def main(self) -> tuple[VideoFrame, ...]:
+        """The frames of the picture itself (no crop variant)."""
+        return tuple(f for f in self.frames if not f.variant)
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two sampled frames: 1 for vPDQ, 0.2 for a reference print."""
+        times = sorted({f.timestamp for f in self.frames if not f.variant})
+        gaps = [b - a for a, b in zip(times, times[1:]) if b - a > 0.01]
+        return min(min(gaps), SECONDS_PER_HASH) if gaps else SECONDS_PER_HASH
+
+    @property
     def duration(self) -> float:
         """Seconds covered: up to the last kept frame, plus one sampling interval."""
-        return self.frames[-1].timestamp + SECONDS_PER_HASH if self.frames else 0.0
+        main = [f.timestamp for f in self.frames if not f.variant]
+        return max(main) + self.interval if main else 0.0
 
 
 # ------------------------------------------------------------------------- public API
 
 
 def fingerprint(
-    path: str | Path, mime: str, *, ffmpeg: str | None = None
+    path: str | Path, mime: str, *, ffmpeg: str | None = None, reference: bool = False
 ) -> list[tuple[Kind, str]]:
     """What to store for a blob of type `mime`: [("pdq", hex)] for an image, [("vpdq",
-    serialized print)] for a video, [] otherwise or when the media cannot be decoded."""
+    serialized print)] for a video, [] otherwise or when the media cannot be decoded.
+    `reference`: the file is a bank reference, its video print is `reference_print`."""
     try:
         if mime.startswith("image/"):
             pdq = image_pdq(path, ffmpeg=ffmpeg)
             return [("pdq", pdq.hash)] if pdq else []
         if mime.startswith("video/"):
-            video = video_vpdq(path, ffmpeg=ffmpeg)
+            make = reference_print if reference else video_vpdq
+            video = make(path, ffmpeg=ffmpeg)
             return [("vpdq", serialize(video))] if video else []
     except Exception:  # noqa: BLE001 - bad media must never fail the caller's job
         log.exception("fingerprint of %s (%s) failed", path, mime)
@@ -155,8 +191,26 @@ def video_vpdq(
     it cannot be decoded in `timeout` seconds or has no frame at all. `threads`: decoder
     threads of the child (0: one per core). Black borders (letterbox, pillarbox, padding)
     are cropped away first, as they would otherwise move every hash."""
+    return _video_child("vpdq", path, ffmpeg, timeout, threads)
+
+
+def reference_print(
+    path: str | Path,
+    *,
+    ffmpeg: str | None = None,
+    timeout: float = VIDEO_TIMEOUT,
+    threads: int = 1,
+) -> VideoPrint | None:
+    """The print a bank keeps of a reference video: `REFERENCE_FPS` frame hashes a second
+    plus the `CROP_VARIANTS` once a second (see the module doc); None as `video_vpdq`."""
+    return _video_child("reference", path, ffmpeg, timeout, threads)
+
+
+def _video_child(
+    mode: str, path: str | Path, ffmpeg: str | None, timeout: float, threads: int
+) -> VideoPrint | None:
     ffmpeg = ffmpeg or default_ffmpeg()
-    cmd = [sys.executable, "-m", __name__, "vpdq", str(path), str(threads), ffmpeg]
+    cmd = [sys.executable, "-m", __name__, mode, str(path), str(threads), ffmpeg]
     out = _run_child(cmd, timeout)
     if not out:
         return None
@@ -168,10 +222,14 @@ def video_vpdq(
 
 
 def serialize(video: VideoPrint) -> str:
-    """vPDQ's text form: `frame,quality,hex,timestamp` lines (see the module doc)."""
-    return "\n".join(
-        f"{f.frame},{f.quality},{f.hash},{f.timestamp:.3f}" for f in dedupe(video.frames)
-    )
+    """vPDQ's text form: `frame,quality,hex,timestamp` lines, then the crop variants'
+    lines with a fifth field, their name (see the module doc)."""
+    lines = []
+    for name in _variants(video.frames):
+        for f in dedupe(tuple(f for f in video.frames if f.variant == name)):
+            line = f"{f.frame},{f.quality},{f.hash},{f.timestamp:.3f}"
+            lines.append(f"{line},{name}" if name else line)
+    return "\n".join(lines)
 
 
 def parse(text: str) -> VideoPrint:
@@ -180,12 +238,24 @@ def parse(text: str) -> VideoPrint:
     for line in text.splitlines():
         if not line.strip():
             continue
-        frame, quality, hexhash, timestamp = line.strip().split(",")
+        fields = line.strip().split(",")
+        if len(fields) == 4:
+            fields.append("")
+        frame, quality, hexhash, timestamp, variant = fields  # ValueError if not 4 or 5
         if len(hexhash) != 64:
             raise ValueError("a PDQ hash has 64 hex digits")
+        if len(variant) > 16 or not variant.isalnum() and variant:
+            raise ValueError("a variant name is a short word")
         bytes.fromhex(hexhash)  # validates the digits
-        frames.append(VideoFrame(hexhash.lower(), int(quality), int(frame), float(timestamp)))
+        frames.append(
+            VideoFrame(hexhash.lower(), int(quality), int(frame), float(timestamp), variant)
+        )
     return VideoPrint(tuple(frames))
+
+
+def _variants(frames: tuple[VideoFrame, ...]) -> list[str]:
+    """Variant names in order of first appearance, the picture itself ("") first."""
+    return sorted(dict.fromkeys(f.variant for f in frames), key=lambda v: v != "")
 
 
 def dedupe(frames: tuple[VideoFrame, ...]) -> tuple[VideoFrame, ...]:

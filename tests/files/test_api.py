@@ -8,7 +8,7 @@ import pytest
 FILE_KEYS = {
     "code", "name", "size", "sha256", "mime", "description", "folder_id", "created",
     "downloads", "last_download", "status", "url", "download_url", "public", "has_password",
-    "expires", "max_downloads",
+    "expires", "max_downloads", "unavailable",
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from partage.moderation.fingerprints import (
     fingerprint,
     image_pdq,
     parse,
+    reference_print,
     serialize,
     video_vpdq,
 )
@@ -52,6 +53,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "flat": d / "flat.png",
         "text": d / "notes.txt",
         "corrupt": d / "corrupt.mp4",
+        "pan": d / "pan.mp4",  # 8 s: a slow pan and zoom over `image`, a box moving over it
+        "pan_excerpt": d / "pan_excerpt.mp4",  # 4 s of it from 2.5 s: cut mid-second
+        "pan_crop": d / "pan_crop.mp4",  # its centre 90 % (10 % cut off the sides)
     }
     ffmpeg(
         *("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=6"),
@@ -87,6 +91,17 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ffmpeg("-i", m["image"], "-vf", "scale=320:180", "-q:v", "14", m["image_copy"])
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360", "-frames:v", "1", m["image_other"])
     ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=64x64", "-frames:v", "1", m["flat"])
+    ffmpeg(
+        *("-loop", "1", "-framerate", "25", "-t", "8", "-i", m["image"]),
+        *("-f", "lavfi", "-i", "color=c=red:s=120x120:r=25:d=8"),
+        "-filter_complex",
+        "[0:v]scale=960:540,zoompan=z='1+0.3*on/200':x='(iw-iw/zoom)*on/200'"
+        ":y='(ih-ih/zoom)/2':d=1:s=640x360:fps=25[b];"
+        "[b][1:v]overlay=x='mod(20+8*n,520)':y=120:shortest=1[v]",
+        *("-map", "[v]", "-t", "8", *X264, m["pan"]),
+    )
+    ffmpeg("-ss", "2.5", "-i", m["pan"], "-t", "4", *X264, m["pan_excerpt"])
+    ffmpeg("-i", m["pan"], "-vf", "crop=iw*0.9:ih*0.9", *X264, m["pan_crop"])
     m["text"].write_text("not a picture\n" * 100)
     m["corrupt"].write_bytes(m["video"].read_bytes()[:3000] + bytes(range(256)) * 40)
     return m
@@ -234,3 +249,75 @@ def test_pdq_index_is_exact_against_brute_force() -> None:
     index.add("late", late)
     assert index.search(late)[0] == ("late", 0)
     assert pack([late]).tobytes().hex() == late
+
+
+def test_reference_print_is_dense_with_crop_variants(media: dict[str, Path]) -> None:
+    ref = reference_print(media["pan"])
+    assert ref is not None
+    main = ref.main
+    # Five frames a second of the picture itself, frame numbers of the original...
+    assert [round(f.timestamp, 1) for f in main[:6]] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert [f.frame for f in main[:6]] == [0, 5, 10, 15, 20, 25]
+    assert len(main) == 40 and ref.interval == 0.2 and ref.duration == 8.0
+    # ...whose whole seconds are vPDQ's own frames, bit for bit.
+    assert [f.hash for f in main[::5]] == [f.hash for f in video_vpdq(media["pan"]).frames]  # type: ignore[union-attr]
+    # Then the centre 90 % and 80 % once a second.
+    for name in ("c90", "c80"):
+        frames = [f for f in ref.frames if f.variant == name]
+        assert [f.timestamp for f in frames] == [float(t) for t in range(8)], name
+        assert [f.frame for f in frames] == [25 * t for t in range(8)]
+        assert pdq_distance(frames[1].hash, main[5].hash) > 31  # a different picture
+    text = serialize(ref)
+    assert parse(text) == ref
+    lines = text.splitlines()
+    assert len(lines) == 56 and lines[0].count(",") == 3 and lines[-1].endswith(",c80")
+    # The vPDQ form without variants still reads, as frames of the picture itself.
+    old = parse("\n".join(lines[:40]))
+    assert old.main == main and old.frames == main
+    for bad in (f"0,100,{main[0].hash},0.0,c 9", f"0,100,{main[0].hash},0.0,c90,x"):
+        with pytest.raises(ValueError):
+            parse(bad)
+
+
+def test_cropped_copy_and_mid_second_excerpt_match_a_reference_print(
+    media: dict[str, Path],
+) -> None:
+    index = VideoIndex()
+    index.add("pan", reference_print(media["pan"]))  # type: ignore[arg-type]
+    index.add("other", reference_print(media["other"]))  # type: ignore[arg-type]
+    crop, excerpt = video_vpdq(media["pan_crop"]), video_vpdq(media["pan_excerpt"])
+    assert crop and excerpt
+    [m] = index.search(crop)
+    assert m.entry_id == "pan" and m.matched and m.query_match == 100
+    [m] = index.search(excerpt)
+    assert m.entry_id == "pan" and m.matched and m.query_match == 100
+    assert m.reference_match == 50 and m.matched_seconds == 4
+    # Unrelated videos match nothing, and no reference matches the other.
+    for name in ("video", "copy", "padded"):
+        assert index.search(video_vpdq(media[name])) == [], name  # type: ignore[arg-type]
+    [m] = index.search(video_vpdq(media["other"]))  # type: ignore[arg-type]
+    assert m.entry_id == "other"
+    # The crop variants are what finds the cropped copy: not the picture's own frames.
+    plain = VideoIndex()
+    plain.add("pan", video_vpdq(media["pan"]))  # type: ignore[arg-type]
+    assert plain.search(crop) == []
+
+
+def test_copy_played_faster_matches_a_dense_print() -> None:
+    """A copy at 1.1x speed: its second n shows the reference's 1.1 n, between two
+    one-a-second frames; each 0.2 s frame of the reference is within reach."""
+    rng = np.random.default_rng(7)
+    ref = _walk(rng, 300)  # 60 s at 5 frames a second, 10-30 bits between neighbours
+    ref = [VideoFrame(f.hash, f.quality, i * 5, i / 5) for i, f in enumerate(ref)]
+    index = VideoIndex()
+    index.add("ref", VideoPrint(tuple(ref)))
+    for i in range(20):
+        index.add(f"noise{i}", VideoPrint(tuple(_walk(rng, 60))))
+    fast = [ref[round(5 * 1.1 * t)] for t in range(40)]  # 40 s showing 44 s of it
+    query = VideoPrint(tuple(_retime(fast, 0)))
+    [m] = index.search(query)
+    assert m.entry_id == "ref" and m.matched and m.query_match == 100
+    assert m.matched_seconds == 40 and 70 <= m.reference_match <= 75  # 44 of 60 s
+    # Every frame of the query elsewhere in time: nothing lines up, nothing matches.
+    shuffled = [fast[i] for i in rng.permutation(len(fast))]
+    assert index.search(VideoPrint(tuple(_retime(shuffled, 0)))) == []

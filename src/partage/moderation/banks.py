@@ -36,7 +36,9 @@ PERCEPTUAL = ("pdq", "vpdq")
 KINDS = EXACT + PERCEPTUAL
 HEX_LENGTH = {"sha256": 64, "md5": 32, "pdq": 64}
 ON_MATCH = ("disable", "review")
-MAX_VALUE = 200_000  # a vPDQ print: ~80 bytes a second, so about 40 minutes of video
+# A vPDQ print: ~80 bytes a second (about 7 hours of video); a reference print, 7 hashes
+# a second: ~560 bytes a second, so about an hour.
+MAX_VALUE = 2_000_000
 MAX_LABEL = 255
 MAX_ENTRIES = 100_000  # in one import or one request
 PAGE = 100

@@ -34,8 +34,8 @@ ffmpeg's `cropdetect` over the keyframes, and when they cover more than 5 % of t
 picture, vpdq hashes the cropped frames instead (the same frames, cut out by ffmpeg into
 a small temporary file), because PDQ is not robust to borders: a padded copy would
 otherwise share no frame hash with its original. PDQ is not robust to cropping into the
-picture either (10 % off the sides moves most hashes past the threshold); see the
-figures in docs/benchmarks.md.
+picture either (10 % off the sides moves most hashes past the threshold): reference
+prints carry centre crops for that (below); see the figures in docs/benchmarks.md.
 
 The serialized video print is vPDQ's own text format, one frame per line
 `frame_number,quality,hash_hex,timestamp`, so banks can be exported to or imported from
@@ -69,8 +69,10 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("partage.moderation.fingerprints")
 
@@ -121,8 +123,8 @@ class VideoPrint:
     def interval(self) -> float:
         """Seconds between two sampled frames: 1 for vPDQ, 0.2 for a reference print."""
         times = sorted({f.timestamp for f in self.frames if not f.variant})
-        gaps = [b - a for a, b in zip(times, times[1:]) if b - a > 0.01]
-        return min(min(gaps), SECONDS_PER_HASH) if gaps else SECONDS_PER_HASH
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b - a > 0.01]
+        return round(min(min(gaps), SECONDS_PER_HASH), 3) if gaps else SECONDS_PER_HASH
 
     @property
     def duration(self) -> float:
@@ -357,52 +359,95 @@ def _black_borders(path: str, ffmpeg: str, size: tuple[int, int, float]) -> str 
     return f"crop={w}:{h}:{x}:{y}"
 
 
-def _vpdq_main(path: str, threads: int, ffmpeg: str) -> int:  # pragma: no cover - child
-    import tempfile
+class _Failed(Exception):
+    pass
 
-    import vpdq
+
+def _vpdq_main(path: str, threads: int, ffmpeg: str, reference: bool) -> int:  # pragma: no cover
+    import tempfile
 
     size = _probe_video(path)
     if size is None:
         print("not a video", file=sys.stderr)
         return 1
     crop = _black_borders(path, ffmpeg, size)
-    with tempfile.TemporaryDirectory(prefix="partage-vpdq-") as tmp:
-        source, rate = path, 0.0
-        if crop:
-            # vpdq reads a file: hand it the cropped frames it would sample (one per
-            # second, near-lossless JPEG, at most 640 px wide), then put the frame
-            # numbers of the original back.
-            source = os.path.join(tmp, "cropped.mkv")
-            cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", path]
-            every = max(round(size[2] * SECONDS_PER_HASH), 1)  # vpdq's own frame choice
-            sample = f"select='not(mod(n,{every}))',setpts=N/TB"
-            cmd += ["-map", "0:v:0", "-vf", f"{crop},{sample},scale='min(iw,640)':-2"]
-            cmd += ["-r", "1", "-c:v", "mjpeg", "-q:v", "2", "-f", "matroska", source]
-            if subprocess.run(cmd, stdin=subprocess.DEVNULL, check=False).returncode:
-                return 1
-            rate = every / SECONDS_PER_HASH
-        try:
-            features = vpdq.computeHash(
-                source, seconds_per_hash=SECONDS_PER_HASH, thread_count=threads
-            )
-        except Exception as e:  # noqa: BLE001 - vpdq raises bare Exception on unreadable video
-            print(str(e), file=sys.stderr)
-            return 1
-    frames = tuple(
-        VideoFrame(
-            str(f.hex).lower(),
-            int(f.quality),
-            round(f.timestamp * rate) if rate else int(f.frame_number),
-            float(f.timestamp),
-        )
-        for f in features
-    )
-    sys.stdout.write(serialize(VideoPrint(frames)))
+    spacing = 1.0 / REFERENCE_FPS if reference else SECONDS_PER_HASH
+    try:
+        with tempfile.TemporaryDirectory(prefix="partage-vpdq-") as tmp:
+            if crop:
+                frames = _hash_sampled(path, ffmpeg, size[2], crop, spacing, threads, tmp, "")
+            else:
+                frames = _hash(path, spacing, threads, lambda f: (int(f.frame_number), None))
+            for name, share in CROP_VARIANTS if reference else ():
+                # Even sizes: the sampled frames go through a 4:2:0 encoder.
+                vf = f"crop=trunc(iw*{share / 2})*2:trunc(ih*{share / 2})*2"
+                vf = f"{crop},{vf}" if crop else vf
+                frames += _hash_sampled(
+                    path, ffmpeg, size[2], vf, SECONDS_PER_HASH, threads, tmp, name
+                )
+    except _Failed as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    sys.stdout.write(serialize(VideoPrint(tuple(frames))))
     return 0
 
 
+def _hash_sampled(
+    path: str,
+    ffmpeg: str,
+    rate: float,
+    vf: str,
+    spacing: float,
+    threads: int,
+    tmp: str,
+    variant: str,
+) -> list[VideoFrame]:  # pragma: no cover - child
+    """Frame hashes every `spacing` seconds of the video seen through the filter `vf`.
+    vpdq reads a file: hand it the filtered frames it would sample (near-lossless JPEG,
+    at most 640 px wide, one per second of the temporary file), then put the frame
+    numbers and times of the original back."""
+    source = os.path.join(tmp, f"sampled{variant}.mkv")
+    every = max(round(rate * spacing), 1)  # vpdq's own frame choice
+    sample = f"select='not(mod(n,{every}))',setpts=N/TB"
+    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", path]
+    cmd += ["-map", "0:v:0", "-vf", f"{vf},{sample},scale='min(iw,640)':-2"]
+    cmd += ["-r", "1", "-c:v", "mjpeg", "-q:v", "2", "-f", "matroska", source]
+    if subprocess.run(cmd, stdin=subprocess.DEVNULL, check=False).returncode:
+        raise _Failed("ffmpeg could not sample the video")
+    return _hash(
+        source,
+        SECONDS_PER_HASH,
+        threads,
+        lambda f: (round(f.timestamp) * every, round(f.timestamp) * spacing),
+        variant,
+    )
+
+
+def _hash(
+    source: str,
+    spacing: float,
+    threads: int,
+    place: Callable[[Any], tuple[int, float | None]],
+    variant: str = "",
+) -> list[VideoFrame]:  # pragma: no cover - child
+    """vpdq's hashes of `source`; `place(feature)`: its (frame number, timestamp) in the
+    original (timestamp None: vpdq's own)."""
+    import vpdq
+
+    try:
+        features = vpdq.computeHash(source, seconds_per_hash=spacing, thread_count=threads)
+    except Exception as e:  # noqa: BLE001 - vpdq raises bare Exception on unreadable video
+        raise _Failed(str(e)) from e
+    frames = []
+    for f in features:
+        frame, at = place(f)
+        timestamp = float(f.timestamp) if at is None else at
+        frames.append(VideoFrame(str(f.hex).lower(), int(f.quality), frame, timestamp, variant))
+    return frames
+
+
 if __name__ == "__main__":  # pragma: no cover - the decoding child of `video_vpdq`
-    if len(sys.argv) == 5 and sys.argv[1] == "vpdq":
-        sys.exit(_vpdq_main(sys.argv[2], int(sys.argv[3]), sys.argv[4]))
-    sys.exit("usage: python -m partage.moderation.fingerprints vpdq PATH THREADS FFMPEG")
+    if len(sys.argv) == 5 and sys.argv[1] in ("vpdq", "reference"):
+        reference = sys.argv[1] == "reference"
+        sys.exit(_vpdq_main(sys.argv[2], int(sys.argv[3]), sys.argv[4], reference))
+    sys.exit("usage: python -m partage.moderation.fingerprints vpdq|reference PATH THREADS FFMPEG")

@@ -71,5 +71,6 @@ class ReferenceFile:
             EntryIn("sha256", self.sha256.hexdigest(), label),
             EntryIn("md5", self.md5.hexdigest(), label),
         ]
-        prints = fingerprint(self.path, mime, ffmpeg=ffmpeg_path(settings))
+        # A bank keeps the denser reference print of a video (see fingerprints).
+        prints = fingerprint(self.path, mime, ffmpeg=ffmpeg_path(settings), reference=True)
         return out + [EntryIn(kind, value, label) for kind, value in prints]

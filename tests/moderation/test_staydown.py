@@ -6,6 +6,7 @@ export; reference files (fingerprinted, not stored); the backfill; who may touch
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +14,13 @@ import httpx
 import pytest
 
 from partage.context import Context
+from partage.moderation import screening
 from partage.uploads.objectstaging import object_store
 from tests.accounts.conftest import csrf_of, web_login
 from tests.conftest import Account, db_context, make_account
 from tests.moderation.staydown_helpers import (
     JSON,
+    ffmpeg,
     file_state,
     image,
     make_moderator,
@@ -344,3 +347,46 @@ def test_rights_holders_manage_only_their_own_bank(srv: Server, mod: Account) ->
     assert alice.client.get("/api/v1/moderation/matches").status_code == 403
     assert mod.client.delete(f"/api/v1/banks/{mine}/entries/{e['id']}").status_code == 204
     assert make_account(srv).client.get("/api/v1/banks").json()["banks"] == []
+
+
+def crop(src: Path, dst: Path) -> Path:
+    """The centre 90 % of the picture: what upload-time prints alone do not catch."""
+    ffmpeg("-i", src, "-vf", "crop=iw*0.9:ih*0.9", "-c:v", "libx264", "-preset", "ultrafast",
+           "-an", dst)  # fmt: skip
+    return dst
+
+
+def test_a_decision_banks_a_dense_print_of_the_content(
+    srv: Server, ctx: Context, mod: Account, tmp_path: Path
+) -> None:
+    """A decision that banks a video first banks its upload-time print; the backfill then
+    replaces it with the reference print a reference file gets (denser, crop variants), so
+    a cropped copy is caught too."""
+    bank = new_bank(mod, "decided", "disable")
+    original = video(tmp_path / "decided.mp4", seed=5)
+    uploader = make_account(srv)
+    code = upload_put(uploader, "decided.mp4", original.read_bytes()).json()["code"]
+    wait_for(lambda: sql(srv, "SELECT count(*) FROM blob_fingerprints f JOIN files x ON "
+                              "x.blob_id = f.blob_id WHERE x.code = :c", c=code)[0][0],
+             timeout=120)  # fmt: skip
+    notice = httpx.post(f"{srv.url}/api/v1/notices", json={
+        "category": "copyright", "locations": [code], "explanation": "Our film.",
+        "work": "Film D", "notifier_name": "Rita", "notifier_email": "rita@example.org",
+        "good_faith": True, "accurate": True, "signature": "Rita"}).json()["ref"]  # fmt: skip
+    r = mod.client.post(f"/api/v1/moderation/notices/{notice}/decide", json={
+        "action": "disable", "legal_ground": "Copyright", "facts": "A copy of Film D.",
+        "bank_id": bank})  # fmt: skip
+    assert r.status_code == 200, r.text
+    query = "SELECT source_blob_id, value FROM bank_entries WHERE bank_id = :b AND kind = 'vpdq'"
+    [(source, sparse)] = sql(srv, query, b=bank)
+    assert source is not None and ",c90" not in sparse
+
+    screening.densify(ctx, deadline=time.monotonic() + 120)  # or the server's sweep did
+    [(source, dense)] = wait_for(lambda: (rows := sql(srv, query, b=bank))[0][0] is None and rows)
+    assert ",c90" in dense and len(dense) > 2 * len(sparse)
+    assert sql(srv, "SELECT count(*) FROM audit_events WHERE action = 'bank.entry_densified'")
+
+    copy = crop(original, tmp_path / "cropped.mp4").read_bytes()
+    caught = upload_put(make_account(srv), "cropped.mp4", copy).json()["code"]
+    state = wait_for(lambda: (s := file_state(srv, caught))[0] == "disabled" and s, timeout=120)
+    assert sql(srv, "SELECT source FROM decisions WHERE ref = :r", r=state[1])[0][0] == "bank_match"

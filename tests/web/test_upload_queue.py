@@ -118,12 +118,14 @@ def test_pause_resume_and_cancel(new_context, account_factory, tmp_path, needs_a
                else r.continue_())  # fmt: skip
     page.get_by_label("Upload files").set_input_files(str(other))
     row = page.locator(".upload-item", has_text="other.bin")
-    for _ in range(300):
+    cancel = row.get_by_role("button", name="Cancel the upload of other.bin")
+    for _ in range(600):
         if slow:
             break
         page.wait_for_timeout(100)
+    assert slow, f"the upload's PATCH never came: {row.inner_text()!r}"
     page.unroute("**/api/v1/uploads/*")
-    row.get_by_role("button", name="Cancel the upload of other.bin").click()
+    cancel.click()
     row.get_by_text("Cancelled").wait_for()
     page.wait_for_function("!Object.keys(localStorage).some(k => k.startsWith('tus::'))")
     names = [f["name"] for f in acc.client.get("/api/v1/files").json()["items"]]

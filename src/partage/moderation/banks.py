@@ -49,6 +49,7 @@ class EntryIn:
     kind: str
     value: str
     label: str = ""
+    source_blob_id: int | None = None  # a blob's upload-time video print (see models)
 
 
 # -- values ---------------------------------------------------------------------------------
@@ -287,7 +288,7 @@ def add_entries(
             continue
         row = BankEntry(bank_id=bank.id, kind=e.kind, value=e.value, value_key=key,
                         label=e.label[:MAX_LABEL], notice_id=notice_id,
-                        decision_id=decision_id)  # fmt: skip
+                        decision_id=decision_id, source_blob_id=e.source_blob_id)  # fmt: skip
         s.add(row)
         added.append(row)
     s.flush()
@@ -326,7 +327,7 @@ def blob_entries(s: Session, blob: Blob, label: str) -> list[EntryIn]:
             BlobFingerprint.blob_id == blob.id
         )
     ):
-        out.append(EntryIn(kind, value, label))
+        out.append(EntryIn(kind, value, label, blob.id if kind == "vpdq" else None))
     return out
 
 

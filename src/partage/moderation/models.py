@@ -251,6 +251,10 @@ class BankEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once the entry was checked against the content already stored.
     backfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A video print banked from a stored blob is first the blob's upload-time print (one
+    # frame a second); `screening.densify` replaces it with the blob's reference print
+    # (denser, with crop variants) and clears this.
+    source_blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id", ondelete="SET NULL"))
 
 
 class BlobFingerprint(Base):

@@ -352,10 +352,59 @@ def _fill_md5s(ctx: Context, deadline: float) -> bool:
     return False
 
 
+def densify(ctx: Context, *, deadline: float) -> int:
+    """Replace video prints banked from a stored blob (its upload-time print, one frame a
+    second) by the blob's reference print (denser, with crop variants: what a reference
+    file gets), as a new entry, so the index cache sees the change and the backfill checks
+    it again. Returns how many were replaced."""
+    from partage.media.ffmpeg import ffmpeg_path
+    from partage.moderation import audit
+    from partage.moderation.banks import value_key
+    from partage.moderation.fingerprints import reference_print, serialize
+
+    done = 0
+    while time.monotonic() < deadline:
+        with ctx.db.read() as s:
+            row = s.execute(
+                select(BankEntry.id, Blob.storage_key, Blob.size)
+                .join(Blob, Blob.id == BankEntry.source_blob_id)
+                .where(BankEntry.kind == "vpdq").order_by(BankEntry.id).limit(1)
+            ).first()  # fmt: skip
+        if row is None:
+            break
+        entry_id, key, size = row
+        dense = None
+        try:
+            with blob_file(ctx, key, size) as path:
+                made = reference_print(path, ffmpeg=ffmpeg_path(ctx.settings))
+                dense = serialize(made) if made is not None else None
+        except FileNotFoundError:
+            dense = None
+        with ctx.db.session() as s:
+            old = s.get(BankEntry, entry_id)
+            if old is None:
+                continue
+            if dense is None:  # undecodable or gone: keep the print it has
+                old.source_blob_id = None
+                continue
+            new = BankEntry(
+                bank_id=old.bank_id, kind="vpdq", value=dense, value_key=value_key("vpdq", dense),
+                label=old.label, notice_id=old.notice_id, decision_id=old.decision_id,
+            )  # fmt: skip
+            s.add(new)
+            s.delete(old)
+            s.flush()
+            audit.record(s, None, "bank.entry_densified", f"bank:{new.bank_id}",
+                         before={"entry": entry_id}, after={"entry": new.id})  # fmt: skip
+        done += 1
+    return done
+
+
 def backfill(ctx: Context, *, budget: float = 50.0) -> int:
     """Match entries never checked against stored content; returns how many were checked.
     MD5 entries wait until every stored blob has its MD5 (computed here, in batches)."""
     deadline = time.monotonic() + budget
+    densify(ctx, deadline=deadline)
     done = 0
     while time.monotonic() < deadline:
         with ctx.db.read() as s:

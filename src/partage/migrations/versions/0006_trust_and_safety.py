@@ -201,6 +201,13 @@ def upgrade() -> None:
         sa.Column("decision_id", sa.Integer(), nullable=True),
         sa.Column("created_at", partage.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("backfilled_at", partage.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("source_blob_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["source_blob_id"],
+            ["blobs.id"],
+            name=op.f("fk_bank_entries_source_blob_id_blobs"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["bank_id"],
             ["banks.id"],

@@ -7,7 +7,8 @@ the same scene as a reference. Each clip is a slow pan and zoom (Ken Burns) over
 random crop of a photo, or a synthetic ffmpeg scene (mandelbrot at different places,
 life and cellauto with different seeds and rules, gradients, testsrc2 for references
 only), with a moving box and a moving word drawn on top, so that two clips of one
-source still differ.
+source still differ. A scene can be rendered again at 1280x720 (`render(..., k=HD)`):
+the same description, every position and size doubled, so the same content in HD.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import random
 import shutil
 import string
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,31 +57,56 @@ def photo(name: str) -> Path:
 
 @dataclass(frozen=True)
 class Scene:
+    """A clip's description, renderable at 640x360 or, the same content in HD, at 1280x720:
+    `build(k)` gives the ffmpeg input arguments and the filters (from [0:v] to [v]) at `k`
+    times the size, from parameters drawn once."""
+
     name: str
-    inputs: list[str]  # ffmpeg input arguments
-    filters: str  # from [0:v] to [v]
+    build: Callable[[int], tuple[list[str], str]]
+
+    @property
+    def inputs(self) -> list[str]:
+        return self.build(1)[0]
+
+    @property
+    def filters(self) -> str:
+        return self.build(1)[1]
 
 
-def _overlay(rng: random.Random, base: str) -> str:
-    """Filters from the [base] pad to [v]: a moving box and a moving word on top, so that
-    two clips of one source still differ."""
+HD = 2  # the HD render of a reference: 1280x720, twice the size of the test set's clips
+
+
+def _overlay(rng: random.Random, base: str) -> Callable[[int], str]:
+    """Filters from the [base] pad to [v] at `k` times the size: a moving box and a moving
+    word on top, so that two clips of one source still differ."""
     color = rng.randrange(1 << 24)
     bx, by = rng.randrange(W // 2), rng.randrange(H // 2)
     dx, dy = rng.choice([-1, 1]) * rng.randrange(2, 8), rng.choice([-1, 1]) * rng.randrange(1, 5)
     size = rng.randrange(40, 120)
-    graph = (
-        f"color=c=0x{color:06x}:s={size}x{size}:r={FPS}[box];"
-        f"[{base}][box]overlay=x='mod({bx}+({dx})*n+{W},{W})':y='mod({by}+({dy})*n+{H},{H})'"
-        ":shortest=1"
-    )
+    text = None
     if FONT.exists():
         word = "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randrange(4, 9)))
-        graph += (
-            f",drawtext=fontfile={FONT}:text={word}:fontsize={rng.randrange(30, 60)}"
-            f":fontcolor=0x{rng.randrange(1 << 24):06x}"
-            f":x='mod(40+{rng.randrange(40, 150)}*t,{W})':y={rng.randrange(40, H - 80)}"
+        font_size, font_color = rng.randrange(30, 60), rng.randrange(1 << 24)
+        speed, ty = rng.randrange(40, 150), rng.randrange(40, H - 80)
+        text = (word, font_size, font_color, speed, ty)
+
+    def at(k: int) -> str:
+        w, h = W * k, H * k
+        graph = (
+            f"color=c=0x{color:06x}:s={size * k}x{size * k}:r={FPS}[box];"
+            f"[{base}][box]overlay=x='mod({bx * k}+({dx * k})*n+{w},{w})'"
+            f":y='mod({by * k}+({dy * k})*n+{h},{h})':shortest=1"
         )
-    return graph + ",format=yuv420p[v]"
+        if text:
+            word, font_size, font_color, speed, ty = text
+            graph += (
+                f",drawtext=fontfile={FONT}:text={word}:fontsize={font_size * k}"
+                f":fontcolor=0x{font_color:06x}"
+                f":x='mod({40 * k}+{speed * k}*t,{w})':y={ty * k}"
+            )
+        return graph + ",format=yuv420p[v]"
+
+    return at
 
 
 def photo_scene(name: str, path: Path, seconds: float, rng: random.Random) -> Scene:
@@ -97,13 +124,19 @@ def photo_scene(name: str, path: Path, seconds: float, rng: random.Random) -> Sc
     zoom = f"{z0}+({z1}-{z0})*on/{frames}"
     pan_x = f"(iw-iw/zoom)*({fx}+({tx}-{fx})*on/{frames})"
     pan_y = f"(ih-ih/zoom)*({fy}+({ty}-{fy})*on/{frames})"
-    filters = (
-        f"[0:v]format=rgb24,crop={cw}:{ch}:{cx}:{cy},scale=800:450,setsar=1,"
-        f"zoompan=z='{zoom}':x='{pan_x}':y='{pan_y}':d=1:s={W}x{H}:fps={FPS}[base];"
-        + _overlay(rng, "base")
-    )
+    overlay = _overlay(rng, "base")
     inputs = ["-loop", "1", "-framerate", str(FPS), "-t", str(seconds), "-i", str(path)]
-    return Scene(name, inputs, filters)
+
+    def build(k: int) -> tuple[list[str], str]:
+        # The same crop of the photo, prescaled and zoomed into at k times the size.
+        filters = (
+            f"[0:v]format=rgb24,crop={cw}:{ch}:{cx}:{cy},scale={800 * k}:{450 * k},setsar=1,"
+            f"zoompan=z='{zoom}':x='{pan_x}':y='{pan_y}':d=1:s={W * k}x{H * k}:fps={FPS}[base];"
+            + overlay(k)
+        )
+        return inputs, filters
+
+    return Scene(name, build)
 
 
 def synthetic_scene(name: str, seconds: float, rng: random.Random, *, allow_testsrc: bool) -> Scene:
@@ -111,37 +144,68 @@ def synthetic_scene(name: str, seconds: float, rng: random.Random, *, allow_test
     kinds += ["testsrc2"] if allow_testsrc else []
     kind = rng.choice(kinds)
     seed = rng.randrange(1 << 31)
+    # Each source is drawn at a fixed size (the cellular automata's grids, the gradients'
+    # points and testsrc2's timecode and checkerboard depend on it) and scaled to k times
+    # the clip's size, except mandelbrot, whose view is the same at any size: it is drawn
+    # at k times the size, with the detail of a real HD render.
+    source: Callable[[int], str]
     if kind == "mandelbrot":
-        src = (
-            f"mandelbrot=s={W // 2}x{H // 2}:rate={FPS}:start_x={rng.uniform(-1.5, 0.3)}"
-            f":start_y={rng.uniform(-0.8, 0.8)}:start_scale={rng.uniform(0.5, 3)}"
-            f":end_scale={rng.uniform(0.01, 0.3)}:outer=normalized_iteration_count"
-            f",scale={W}:{H}"
+        view = (
+            f":start_x={rng.uniform(-1.5, 0.3)}:start_y={rng.uniform(-0.8, 0.8)}"
+            f":start_scale={rng.uniform(0.5, 3)}:end_scale={rng.uniform(0.01, 0.3)}"
         )
+
+        def source(k: int) -> str:
+            return (
+                f"mandelbrot=s={W * k // 2}x{H * k // 2}:rate={FPS}{view}"
+                f":outer=normalized_iteration_count,scale={W * k}:{H * k}"
+            )
+
     elif kind == "life":
-        src = (
+        grid = (
             f"life=s={W // 4}x{H // 4}:rate={FPS}:seed={seed}:ratio={rng.uniform(0.1, 0.5)}"
             f":mold=10:life_color=0x{rng.randrange(1 << 24):06x}"
-            f":death_color=0x{rng.randrange(1 << 24):06x},scale={W}:{H}:flags=neighbor"
+            f":death_color=0x{rng.randrange(1 << 24):06x}"
         )
+
+        def source(k: int) -> str:
+            return f"{grid},scale={W * k}:{H * k}:flags=neighbor"
+
     elif kind == "cellauto":
-        src = (
+        grid = (
             f"cellauto=s={W // 2}x{H // 2}:rate={FPS}:seed={seed}"
             f":rule={rng.choice([18, 30, 45, 73, 90, 105, 110, 150])}"
-            f":random_fill_ratio={rng.uniform(0.2, 0.8)},scale={W}:{H}:flags=neighbor"
+            f":random_fill_ratio={rng.uniform(0.2, 0.8)}"
         )
+
+        def source(k: int) -> str:
+            return f"{grid},scale={W * k}:{H * k}:flags=neighbor"
+
     elif kind.startswith("gradients"):
-        src = (
+        grid = (
             f"gradients=s={W // 4}x{H // 4}:rate={FPS}:seed={seed}:n={rng.randrange(3, 8)}"
             f":speed={rng.uniform(0.005, 0.05)}"
-            f":type={rng.choice(['linear', 'radial', 'circular'])},scale={W}:{H}"
+            f":type={rng.choice(['linear', 'radial', 'circular'])}"
         )
-        if kind == "gradients_noise":
-            src += f",noise=alls={rng.randrange(5, 20)}:allf=t"
+        noise = f",noise=alls={rng.randrange(5, 20)}:allf=t" if kind == "gradients_noise" else ""
+
+        def source(k: int) -> str:
+            return f"{grid},scale={W * k}:{H * k}{noise}"
+
     else:
-        src = f"testsrc2=s={W}x{H}:rate={FPS},hue=h={rng.randrange(360)}"
-    inputs = ["-f", "lavfi", "-t", str(seconds), "-i", src]
-    return Scene(f"{name}-{kind}", inputs, "[0:v]format=yuv420p[base];" + _overlay(rng, "base"))
+        hue = rng.randrange(360)
+
+        def source(k: int) -> str:
+            upscale = f",scale={W * k}:{H * k}" if k > 1 else ""
+            return f"testsrc2=s={W}x{H}:rate={FPS},hue=h={hue}{upscale}"
+
+    overlay = _overlay(rng, "base")
+
+    def build(k: int) -> tuple[list[str], str]:
+        inputs = ["-f", "lavfi", "-t", str(seconds), "-i", source(k)]
+        return inputs, "[0:v]format=yuv420p[base];" + overlay(k)
+
+    return Scene(f"{name}-{kind}", build)
 
 
 def ffmpeg(*args: str) -> None:
@@ -152,12 +216,14 @@ def ffmpeg(*args: str) -> None:
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an"]
 
 
-def render(scene: Scene, seconds: float, out: Path) -> Path:
+def render(scene: Scene, seconds: float, out: Path, k: int = 1) -> Path:
+    """The scene at `k` times the size (HD: 1280x720), as `out`."""
     if not out.exists():
         tmp = out.with_suffix(".tmp.mp4")
+        inputs, filters = scene.build(k)
         ffmpeg(
-            *scene.inputs,
-            *("-filter_complex", scene.filters, "-map", "[v]", "-t", str(seconds)),
+            *inputs,
+            *("-filter_complex", filters, "-map", "[v]", "-t", str(seconds)),
             *("-r", str(FPS), *X264, "-preset", "ultrafast", "-crf", "18", str(tmp)),
         )
         tmp.rename(out)

@@ -8,11 +8,16 @@ and the hashing speed.
 The media are generated into bench/out/fingerprints/ (git-ignored; `--work DIR`) and
 reused by later runs with the same seed; see bench/fingerprint_media.py for how. The
 references are banked as a bank keeps a reference file (`reference_print`: 5 frames a
-second plus centre crops, cached beside the clip as `.ref.vpdq`). For every reference
-clip, each transform of VIDEO_TRANSFORMS is made, hashed with `video_vpdq` (as an upload
-is) and searched in a `VideoIndex` of the references: a hit is a transformed copy whose
-own reference is `matched`. Every unrelated clip is searched the same way: any match is
-a false match. The same for stills with PDQ (`image_pdq`, `PdqIndex`).
+second plus centre crops, cached beside the clip as `.ref.vpdq`). Every reference scene
+is also rendered at 1280x720 (`<name>.720p.mp4`: the same scene description at twice
+the size), banked the same way, as a rights holder registers the HD original. For every
+reference clip, each transform of VIDEO_TRANSFORMS is made (`scale_360p` from the 720p
+render, the others from the 640x360 clip), hashed with `video_vpdq` (as an upload is)
+and searched in one `VideoIndex` holding both renders of every reference: a hit is a
+transformed copy whose own reference (the one it was made from) is `matched`; a match
+with the other render of the same scene is neither a hit nor a cross match. Every
+unrelated clip is searched the same way: any match is a false match. The same for
+stills with PDQ (`image_pdq`, `PdqIndex`).
 
 The 10,000-video bank is synthetic: the real references' prints plus reference prints
 made to look like real ones (random walks over PDQ hashes, one per variant, whose
@@ -66,6 +71,14 @@ from partage.moderation.matching import (  # noqa: E402
 OUT = Path(__file__).resolve().parent / "out"
 REF_SECONDS, OTHER_SECONDS = 12.0, 8.0
 TARGET_RECALL, TARGET_FALSE, TARGET_MATCH_S = 0.95, 0.005, 1.0
+HD_SUFFIX = ".720p"  # of the HD render's file name: ref000-astronaut.720p.mp4
+FROM_HD = {"scale_360p"}  # transforms made from the HD render of the reference
+LABELS = {"scale_360p": "scale_360p (720p reference)"}
+
+
+def scene_of(stem: str) -> str:
+    """The reference scene a clip of either render (640x360 or 720p) shows."""
+    return stem.removesuffix(HD_SUFFIX)
 
 
 def parallel(fn: Any, items: list[Any], workers: int) -> list[Any]:
@@ -108,11 +121,18 @@ def make_set(work: Path, n_refs: int, n_other: int, seed: int, workers: int) -> 
     t = time.perf_counter()
     made = parallel(lambda s: fm.render(s[0], s[1], s[2]), scenes, workers)
     refs, others = made[:n_refs], made[n_refs:]
+    # The same reference scenes in HD, from the same descriptions.
+    hd_refs = parallel(
+        lambda s: fm.render(s[0], s[1], s[2].with_name(f"{s[2].stem}{HD_SUFFIX}.mp4"), fm.HD),
+        scenes[:n_refs],
+        workers,
+    )
     jobs = []
-    for i, ref in enumerate(refs):
+    for i, (ref, hd) in enumerate(zip(refs, hd_refs, strict=True)):
         fillers = (others[(2 * i) % n_other], others[(2 * i + 1) % n_other])
         for kind in fm.VIDEO_TRANSFORMS:
-            jobs.append((kind, ref, fillers, clips / f"{ref.stem}~{kind}.mp4"))
+            src = hd if kind in FROM_HD else ref
+            jobs.append((kind, src, fillers, clips / f"{src.stem}~{kind}.mp4"))
     copies = parallel(lambda j: fm.transform_video(*j), jobs, workers)
     # Stills: crops of the reference and unrelated photos, and frames of the clips.
     stills = work / "stills"
@@ -145,6 +165,7 @@ def make_set(work: Path, n_refs: int, n_other: int, seed: int, workers: int) -> 
             )
     return {
         "refs": refs,
+        "hd_refs": hd_refs,
         "others": others,
         "copies": [(j[1], j[0], c) for j, c in zip(jobs, copies)],
         "ref_stills": ref_stills,
@@ -216,31 +237,46 @@ def main() -> int:
     t = time.perf_counter()
     prints = dict(zip(clips, parallel(cached_print, clips, args.workers)))
     # The bank holds what a reference file becomes: `reference_print`.
-    refs = dict(zip(s["refs"], parallel(lambda c: cached_print(c, True), s["refs"], 2)))
-    ref_speeds = [v.duration / spent for v, spent in refs.values() if v and spent]
+    ref_workers = min(2, args.workers)
+    banked = s["refs"] + s["hd_refs"]
+    refs = dict(zip(banked, parallel(lambda c: cached_print(c, True), banked, ref_workers)))
+
+    def ref_speeds_of(clips: list[Path]) -> list[float]:
+        return [v.duration / spent for c in clips for v, spent in [refs[c]] if v and spent]
+
+    ref_speeds, hd_ref_speeds = ref_speeds_of(s["refs"]), ref_speeds_of(s["hd_refs"])
     hashed = [(c, spent) for c, (_, spent) in prints.items() if spent]
     durations = {c: (p.duration if p else 0.0) for c, (p, _) in prints.items()}
     print(f"  hashed in {time.perf_counter() - t:.0f} s ({len(hashed)} clips not cached)")
 
+    # One index holding both renders of every reference (640x360 and 720p).
     index = VideoIndex()
-    for ref in s["refs"]:
+    for ref in banked:
         video = refs[ref][0]
         if video:
             index.add(ref.stem, video)
     per_kind: dict[str, list[bool]] = defaultdict(list)
+    twin_hits: dict[str, int] = defaultdict(int)  # copies also matching the other render
     misses = []
     crossed: set[tuple[str, str]] = set()  # (reference, another reference its copy matched)
     for ref, kind, copy in s["copies"]:
         video = prints[copy][0]
         hits = index.search(video) if video else []
         found = any(m.entry_id == ref.stem for m in hits)
-        crossed.update((ref.stem, str(m.entry_id)) for m in hits if m.entry_id != ref.stem)
+        others_hit = {str(m.entry_id) for m in hits if m.entry_id != ref.stem}
+        twin_hits[kind] += any(scene_of(e) == scene_of(ref.stem) for e in others_hit)
+        crossed.update(
+            (scene_of(ref.stem), scene_of(e))
+            for e in others_hit
+            if scene_of(e) != scene_of(ref.stem)
+        )
         per_kind[kind].append(found)
         if not found:
             near = index.search(video, matched_only=False) if video else []
             own = [m for m in near if m.entry_id == ref.stem]
             misses.append((copy.name, own[0] if own else None))
     false_clips = []
+    false_hd = []  # unrelated clips matching a 720p reference
     closest = [0.0, 0.0, 0.0]  # best query %, reference %, seconds of any unrelated clip
     for other in s["others"]:
         video = prints[other][0]
@@ -254,6 +290,8 @@ def main() -> int:
         hits = [m for m in near if m.matched]
         if hits:
             false_clips.append((other.name, hits[0]))
+        if any(str(m.entry_id).endswith(HD_SUFFIX) for m in hits):
+            false_hd.append(other.name)
 
     # Images.
     pdqs = dict(
@@ -318,17 +356,24 @@ def main() -> int:
         return "PASS" if ok else "MISS"
 
     def row(label: str, hits: list[bool]) -> str:
-        return f"  {label:<22} {sum(hits):>4}/{len(hits):<4} {sum(hits) / max(len(hits), 1):.3f}"
+        return f"  {label:<28} {sum(hits):>4}/{len(hits):<4} {sum(hits) / max(len(hits), 1):.3f}"
 
-    print("\nvPDQ recall per transformation (transformed copy matches its own reference)")
+    print(
+        f"\nvPDQ recall per transformation (transformed copy matches its own reference; "
+        f"index: {len(index)} reference prints, the {n_refs} scenes at 640x360 and at 720p)"
+    )
     for kind in fm.VIDEO_TRANSFORMS:
-        print(row(kind, per_kind[kind]))
+        print(row(LABELS.get(kind, kind), per_kind[kind]))
     print(
         row("overall", recall_all), f" target >= {TARGET_RECALL}", verdict(recall >= TARGET_RECALL)
     )
     for name, m in misses[:20]:
         print(f"    missed {name}: {m}")
     print(f"  copies also matching another reference: {sorted(crossed) or 'none'}")
+    print(
+        "  copies also matching the other render of their scene: "
+        + ", ".join(f"{LABELS.get(k, k)} {twin_hits[k]}/{len(per_kind[k])}" for k in per_kind)
+    )
     n_others = len(s["others"])
     print(
         f"vPDQ false matches: {len(false_clips)}/{n_others} unrelated clips = "
@@ -337,6 +382,7 @@ def main() -> int:
     )
     for name, m in false_clips[:20]:
         print(f"    false {name}: {m}")
+    print(f"  of which against a 720p reference: {len(false_hd)}/{n_others} {false_hd[:5]}")
     print(
         f"  closest unrelated clip to any reference: query {closest[0]:.1f} %, "
         f"reference {closest[1]:.1f} %, {closest[2]:.0f} s matched "
@@ -367,19 +413,24 @@ def main() -> int:
         )
     else:
         print("hashing speed: every print was cached (delete the .vpdq files to measure)")
-    if ref_speeds:
-        print(
-            f"reference print speed (reference_print, 1 thread): median "
-            f"{statistics.median(ref_speeds):.1f}x real time ({len(ref_speeds)} clips, 2 at a time)"
-        )
+    for size, sp in (("640x360", ref_speeds), ("1280x720", hd_ref_speeds)):
+        if sp:
+            print(
+                f"reference print speed (reference_print, 1 thread, {size}): median "
+                f"{statistics.median(sp):.1f}x real time ({len(sp)} clips, "
+                f"{ref_workers} at a time)"
+            )
 
     figures = {
         "when": datetime.now().isoformat(timespec="seconds"),
         "refs": n_refs,
         "others": n_other,
-        "recall": {k: sum(v) / len(v) for k, v in per_kind.items()},
+        "recall": {LABELS.get(k, k): sum(v) / len(v) for k, v in per_kind.items()},
         "recall_overall": recall,
+        "index_prints": len(index),
+        "twin_matches": {LABELS.get(k, k): n for k, n in twin_hits.items()},
         "false_rate": false_rate,
+        "false_hd": len(false_hd),
         "image_recall": {k: sum(v) / len(v) for k, v in img_kind.items()},
         "image_false": len(img_false),
         "match_ms": 1000 * match_s,

@@ -218,6 +218,13 @@ def decide(
     return out
 
 
+def for_notice(s: Session, notice: Notice) -> list[Decision]:
+    """The decisions taken on a notice, oldest first (a reversal follows what it reversed)."""
+    return list(
+        s.scalars(select(Decision).where(Decision.notice_id == notice.id).order_by(Decision.id))
+    )
+
+
 def get_decision(s: Session, ref: str) -> Decision:
     d = s.scalar(select(Decision).where(Decision.ref == ref.strip().upper()))
     if d is None:

@@ -21,11 +21,11 @@ from partage.moderation.access import form_moderator, page_moderator
 from partage.moderation.decisions import DecisionIn
 from partage.moderation.intake import receive
 from partage.moderation.messages import OUTCOME
-from partage.moderation.models import Action, Bank, Category, Decision, NoticeStatus
+from partage.moderation.models import Action, Bank, Category, NoticeStatus
 from partage.moderation.receipts import receipt
 from partage.web.i18n import N_
 from partage.web.origin import check_origin
-from partage.web.templating import error_text, render, translate
+from partage.web.templating import error_text, render, request_language, translate
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -117,8 +117,6 @@ def report_submit(
     if auth.user is not None and csrf_token:
         check_csrf(request, auth, csrf_token)
         notifier = auth.user
-    from partage.web.templating import request_language
-
     try:
         ref = receive(ctx, data, source="form", notifier=notifier, address=address, base=base,
                       locale=request_language(request))  # fmt: skip
@@ -199,9 +197,7 @@ def _notice_page(
                 if kind is not None:
                     previews[f.code] = (kind, direct_url(ctx, base, f, owner=True,
                                                          address=address, inline=True))  # fmt: skip
-        made = list(
-            s.scalars(select(Decision).where(Decision.notice_id == notice.id).order_by(Decision.id))
-        )
+        made = decisions.for_notice(s, notice)
         banks = list(s.scalars(select(Bank).order_by(Bank.name)))
         return render(
             request,

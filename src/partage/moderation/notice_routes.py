@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
 from partage.db import iso
@@ -25,7 +26,7 @@ from partage.moderation import decisions, notices, review
 from partage.moderation.access import Moderator
 from partage.moderation.decisions import DecisionIn
 from partage.moderation.intake import receive
-from partage.moderation.models import Decision, Notice, NoticeStatus
+from partage.moderation.models import Decision, NoticeStatus
 from partage.moderation.receipts import receipt_json
 
 router = APIRouter(tags=["moderation"])
@@ -91,12 +92,8 @@ def notice_detail(ref: str, moderator: Moderator, ctx: Ctx) -> dict[str, Any]:
         return {
             **notices.notice_json(n, full=True),
             "files": [review.file_view_json(v) for v in review.notice_files(s, n)],
-            "decisions": [decision_json(d) for d in _decisions_of(s, n)],
+            "decisions": [decision_json(d) for d in decisions.for_notice(s, n)],
         }
-
-
-def _decisions_of(s: Any, n: Notice) -> list[Decision]:
-    return list(s.scalars(select(Decision).where(Decision.notice_id == n.id).order_by(Decision.id)))
 
 
 def parse_until(value: Any) -> datetime | None:
@@ -111,7 +108,7 @@ def parse_until(value: Any) -> datetime | None:
     return d
 
 
-def decision_in(body: Any, s: Any) -> DecisionIn:
+def decision_in(body: Any, s: Session) -> DecisionIn:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     codes = body.get("files")

@@ -24,7 +24,7 @@ from partage.files import codes
 from partage.files.folder_share import PREFIX as FOLDER_PREFIX
 from partage.files.models import File, FileStatus, Folder
 from partage.moderation import audit
-from partage.moderation.models import Category, Notice, NoticeItem, NoticeStatus
+from partage.moderation.models import Category, Notice, NoticeItem, NoticeStatus, NotifierSanction
 from partage.moderation.refs import new_ref
 from partage.web.i18n import N_
 
@@ -137,8 +137,6 @@ def resolve_location(s: Session, location: str) -> list[int] | None:
 
 def _sanction(s: Session, email: str) -> datetime | None:
     """Until when this notifier's notices are suspended, if they are."""
-    from partage.moderation.models import NotifierSanction
-
     now = utcnow()
     return s.scalar(
         select(NotifierSanction.until).where(

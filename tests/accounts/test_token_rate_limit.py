@@ -1,4 +1,5 @@
-"""Bad API tokens are rate-limited per address with 429 and Retry-After."""
+"""Bad API tokens are rate-limited per address with 429 and Retry-After; a valid token is
+never refused (tests/security/test_lockout.py replays the default 60 a minute)."""
 
 import httpx
 

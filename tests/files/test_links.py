@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from partage.files.models import FileStatus
+from partage.ratelimit import HOT_TRIES
 from tests.files.conftest import set_fields
 
 HTML = {"Accept": "text/html"}
@@ -177,7 +178,7 @@ def test_wrong_passwords_are_rate_limited(owner, maker, server):
         assert r.status_code == 429
         assert r.json()["error"] == "rate_limited"
         assert int(r.headers["retry-after"]) >= 1
-        # even the right password waits: the address is limited, on every file
+        # even the right password waits: the failing address is limited, on every file
         assert c.post(f"/{made.code}", json={"password": "right one"}).status_code == 429
         assert c.post(f"/{other.code}", json={"password": "right one"}).status_code == 429
         r = c.post(f"/{made.code}", data={"password": "x"}, headers=HTML)
@@ -202,11 +203,18 @@ def test_wrong_passwords_are_rate_limited_per_file(owner, maker, server):
     with ThreadPoolExecutor(4) as pool:
         statuses = list(pool.map(guess, range(30)))
     assert statuses.count(403) == 30
+    # The file is under attack: a new address gets HOT_TRIES wrong guesses, not ten...
     transport = httpx.HTTPTransport(local_address="127.0.2.1")
     with httpx.Client(base_url=server.url, transport=transport, headers=JSON) as c:
+        for i in range(HOT_TRIES):
+            assert c.post(f"/{made.code}", json={"password": f"more {i}"}).status_code == 403
         r = c.post(f"/{made.code}", json={"password": "another guess"})
         assert r.status_code == 429
         assert "for this file" in r.json()["message"]
+    # ...and the right password from an address that has not failed still opens the link.
+    transport = httpx.HTTPTransport(local_address="127.0.2.2")
+    with httpx.Client(base_url=server.url, transport=transport, headers=JSON) as c:
+        assert c.post(f"/{made.code}", json={"password": "right one"}).status_code == 200
 
 
 def test_password_form_checks_csrf_only_for_sessions(owner, maker, server):

@@ -243,7 +243,8 @@ def test_login_rate_limit_shown_on_page(browser, locked_server):
         page.get_by_role("alert").inner_text(),
     )
     shot(page, "login-rate-limited")
-    # Even the right password waits until the window has passed.
+    # From the failing address even the right password waits until the window has passed
+    # (another address gets in: tests/security/test_lockout.py).
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     with page.expect_response("**/login") as resp:
         page.get_by_role("button", name="Log in").click()

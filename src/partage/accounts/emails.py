@@ -30,13 +30,15 @@ def request_change(
     user_id: int,
     password: str,
     new_email: str,
+    *,
+    address: str,
 ) -> tuple[str, str]:
     """(normalized new address, secret for the confirmation link). The address changes
     only when the link is followed."""
     user = s.get(User, user_id)
     if user is None or not user.is_active:
         raise Forbidden(SUSPENDED)
-    check_current_password(limiter, settings, user, password)
+    check_current_password(limiter, settings, user, password, address)
     email = normalize_email(new_email)
     if email == user.email:
         raise BadRequest(SAME)

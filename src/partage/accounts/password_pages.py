@@ -95,6 +95,7 @@ def reset(
 def change_password(
     request: Request,
     ctx: Ctx,
+    address: Address,
     csrf_token: Annotated[str, Form()] = "",
     current_password: Annotated[str, Form(max_length=1024)] = "",
     new_password: Annotated[str, Form(max_length=1024)] = "",
@@ -107,7 +108,7 @@ def change_password(
         with ctx.db.session() as s:
             passwords.change_password(
                 s, ctx.limiter, ctx.settings, auth.user.id, current_password, new_password,
-                new_password_again, keep_session_id=auth.web_session.id,
+                new_password_again, keep_session_id=auth.web_session.id, address=address,
             )  # fmt: skip
     except PartageError as e:
         return account_response(
@@ -120,6 +121,7 @@ def change_password(
 def change_email(
     request: Request,
     ctx: Ctx,
+    address: Address,
     csrf_token: Annotated[str, Form()] = "",
     new_email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
@@ -130,7 +132,7 @@ def change_email(
     try:
         with ctx.db.session() as s:
             email, secret = emails.request_change(
-                s, ctx.limiter, ctx.settings, user.id, password, new_email
+                s, ctx.limiter, ctx.settings, user.id, password, new_email, address=address
             )
     except PartageError as e:
         return account_response(

@@ -9,7 +9,7 @@ from partage.accounts import onetime
 from partage.accounts.models import User, WebSession
 from partage.accounts.service import check_password_strength
 from partage.errors import BadRequest, Forbidden, NotAuthenticated
-from partage.ratelimit import FailureLimiter
+from partage.ratelimit import FailureLimiter, check_secret, login_policy
 from partage.security import hash_password, verify_password
 from partage.settings import Settings
 from partage.web.i18n import N_
@@ -70,13 +70,15 @@ def reset_password(s: Session, secret: str, password: str, again: str) -> User:
 
 
 def check_current_password(
-    limiter: FailureLimiter, settings: Settings, user: User, password: str
+    limiter: FailureLimiter, settings: Settings, user: User, password: str, address: str
 ) -> None:
-    """Re-authentication before a sensitive change; failures count like failed logins."""
-    key = f"login:account:{user.email}"
-    limiter.check(settings.login_rate_per_account, key, what=N_("logins for this account"))
-    if not password or not verify_password(user.password_hash, password):
-        limiter.fail(settings.login_rate_per_account, key)
+    """Re-authentication before a sensitive change: the login policy, on the same counts."""
+
+    def right() -> bool:
+        return bool(password) and verify_password(user.password_hash, password)
+
+    policy = login_policy(settings)
+    if not check_secret(limiter, policy, address=address, subject=user.email, verify=right):
         raise NotAuthenticated(WRONG_CURRENT)
 
 
@@ -90,12 +92,13 @@ def change_password(
     again: str,
     *,
     keep_session_id: int | None,
+    address: str,
 ) -> int:
     """Change the password; every other web session ends. Returns how many ended."""
     user = s.get(User, user_id)
     if user is None or not user.is_active:
         raise Forbidden(SUSPENDED)
-    check_current_password(limiter, settings, user, current)
+    check_current_password(limiter, settings, user, current, address)
     if new != again:
         raise BadRequest(DIFFER)
     check_password_strength(new)

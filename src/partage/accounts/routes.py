@@ -166,25 +166,27 @@ def reset_password(body: ResetIn, ctx: Ctx) -> None:
 
 
 @router.post("/me/password")
-def change_password(body: PasswordIn, request: Request, user: ApiUser, ctx: Ctx) -> dict[str, int]:
+def change_password(
+    body: PasswordIn, request: Request, user: ApiUser, ctx: Ctx, address: Address
+) -> dict[str, int]:
     """Change the password (the current one is required); every other web session ends."""
     current = resolve_auth(request, ctx).web_session
     with ctx.db.session() as s:
         n = passwords.change_password(
             s, ctx.limiter, ctx.settings, user.id, body.current_password, body.new_password,
-            body.new_password, keep_session_id=current.id if current else None,
+            body.new_password, keep_session_id=current.id if current else None, address=address,
         )  # fmt: skip
     return {"sessions_ended": n}
 
 
 @router.post("/me/email", status_code=202)
 def change_email(
-    body: EmailIn, request: Request, user: ApiUser, ctx: Ctx, base: BaseUrl
+    body: EmailIn, request: Request, user: ApiUser, ctx: Ctx, base: BaseUrl, address: Address
 ) -> dict[str, str]:
     """Send a confirmation link to the new address; the address changes when it is used."""
     with ctx.db.session() as s:
         email, secret = emails.request_change(
-            s, ctx.limiter, ctx.settings, user.id, body.password, body.new_email
+            s, ctx.limiter, ctx.settings, user.id, body.password, body.new_email, address=address
         )
     lang = messages.mail_language(request, user.locale)
     messages.send_email_confirmation(ctx.settings, base, email, secret, lang)
@@ -220,6 +222,8 @@ def enable_2fa(body: CodeIn, user: ApiUser, ctx: Ctx) -> dict[str, list[str]]:
 
 
 @router.post("/me/2fa/disable", status_code=204)
-def disable_2fa(body: DisableIn, user: ApiUser, ctx: Ctx) -> None:
+def disable_2fa(body: DisableIn, user: ApiUser, ctx: Ctx, address: Address) -> None:
     with ctx.db.session() as s:
-        twofactor.disable(s, ctx.limiter, ctx.settings, user.id, body.password, body.code)
+        twofactor.disable(
+            s, ctx.limiter, ctx.settings, user.id, body.password, body.code, address=address
+        )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from partage.accounts.models import ApiToken, Plan, User, WebSession
 from partage.db import utcnow
 from partage.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, NotFound
-from partage.ratelimit import FailureLimiter
+from partage.ratelimit import FailureLimiter, check_secret, login_policy, token_policy
 from partage.security import hash_password, new_token, token_hash, verify_password
 from partage.settings import Settings
 from partage.web.i18n import N_
@@ -125,16 +125,18 @@ def bootstrap_admin(s: Session, settings: Settings) -> tuple[str, str] | None:
 def authenticate(
     s: Session, limiter: FailureLimiter, settings: Settings, email: str, password: str, address: str
 ) -> User:
-    """Check a password; failures are rate-limited per account and per address."""
-    key_account = f"login:account:{email.strip().lower()}"
-    key_address = f"login:address:{address}"
-    limiter.check(settings.login_rate_per_account, key_account, what=N_("logins for this account"))
-    limiter.check(settings.login_rate_per_address, key_address, what=N_("logins from your address"))
-    user = s.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not verify_password(user.password_hash, password):
-        limiter.fail(settings.login_rate_per_account, key_account)
-        limiter.fail(settings.login_rate_per_address, key_address)
+    """Check a password under the login policy (ratelimit.check_secret): the owner gets in
+    from an address that is not failing, whatever others tried on the account."""
+    email = email.strip().lower()
+    user = s.scalar(select(User).where(User.email == email))
+
+    def right() -> bool:
+        return user is not None and verify_password(user.password_hash, password)
+
+    policy = login_policy(settings)
+    if not check_secret(limiter, policy, address=address, subject=email, verify=right):
         raise NotAuthenticated("Wrong e-mail or password.")
+    assert user is not None  # right() said so
     if not user.is_active:
         raise Forbidden("This account is suspended.")
     return user
@@ -217,13 +219,14 @@ def revoke_token(s: Session, user: User, token_id: int) -> None:
 def token_user(
     s: Session, limiter: FailureLimiter, settings: Settings, secret: str, address: str
 ) -> User:
-    key = f"token:address:{address}"
-    limiter.check(settings.token_failure_rate_per_address, key, what=N_("token checks"))
+    """The account of a valid token, whatever failed before from this address (the token is
+    looked up first); only invalid ones count, and slow further invalid ones."""
     tok = s.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     user = s.get(User, tok.user_id) if tok is not None and tok.revoked_at is None else None
-    if user is None:
-        limiter.fail(settings.token_failure_rate_per_address, key)
+    policy = token_policy(settings)
+    if not check_secret(limiter, policy, address=address, subject=None, verify=lambda: bool(user)):
         raise NotAuthenticated("Invalid or revoked API token.")
+    assert user is not None
     if not user.is_active:
         raise Forbidden("This account is suspended.")
     now = utcnow()

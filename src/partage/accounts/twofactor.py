@@ -22,7 +22,7 @@ from partage.accounts.models import AccountToken, RecoveryCode, User
 from partage.accounts.passwords import SUSPENDED, check_current_password
 from partage.db import utcnow
 from partage.errors import BadRequest, Conflict, Forbidden, NotAuthenticated
-from partage.ratelimit import FailureLimiter
+from partage.ratelimit import FailureLimiter, check_secret, second_factor_policy
 from partage.security import random_code, token_hash
 from partage.settings import Settings
 from partage.web.i18n import N_
@@ -100,12 +100,18 @@ def new_recovery_codes(s: Session, user: User) -> list[str]:
 
 
 def regenerate_codes(
-    s: Session, limiter: FailureLimiter, settings: Settings, user_id: int, password: str
+    s: Session,
+    limiter: FailureLimiter,
+    settings: Settings,
+    user_id: int,
+    password: str,
+    *,
+    address: str,
 ) -> list[str]:
     user = _live_user(s, user_id)
     if user.totp_enabled_at is None:
         raise BadRequest(NOT_ON)
-    check_current_password(limiter, settings, user, password)
+    check_current_password(limiter, settings, user, password, address)
     return new_recovery_codes(s, user)
 
 
@@ -123,13 +129,15 @@ def disable(
     user_id: int,
     password: str,
     code: str,
+    *,
+    address: str,
 ) -> None:
     """Turn 2FA off: both the password and a code (or a recovery code) are needed."""
     user = _live_user(s, user_id)
     if user.totp_enabled_at is None:
         raise BadRequest(NOT_ON)
-    check_current_password(limiter, settings, user, password)
-    check_second_factor(s, limiter, settings, user, code)
+    check_current_password(limiter, settings, user, password, address)
+    check_second_factor(s, limiter, settings, user, code, address)
     user.totp_secret = None
     user.totp_enabled_at = None
     s.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
@@ -192,15 +200,15 @@ def _accept_recovery(s: Session, user: User, code: str) -> bool:
 
 
 def check_second_factor(
-    s: Session, limiter: FailureLimiter, settings: Settings, user: User, code: str
+    s: Session, limiter: FailureLimiter, settings: Settings, user: User, code: str, address: str
 ) -> None:
-    """A 6-digit TOTP code or a recovery code; failures are rate-limited per account."""
-    key = f"2fa:account:{user.id}"
-    rule = settings.login_rate_per_account
-    limiter.check(rule, key, what="codes for this account")
-    ok = _accept_totp(s, user, code) if CODE_RE.match(_clean(code)) else False
-    if not ok and len(_clean(code)) == 10:
-        ok = _accept_recovery(s, user, code)
-    if not ok:
-        limiter.fail(rule, key)
+    """A 6-digit TOTP code or a recovery code, under the second-factor policy
+    (ratelimit.check_secret)."""
+
+    def right() -> bool:
+        ok = _accept_totp(s, user, code) if CODE_RE.match(_clean(code)) else False
+        return ok or (len(_clean(code)) == 10 and _accept_recovery(s, user, code))
+
+    policy = second_factor_policy(settings)
+    if not check_secret(limiter, policy, address=address, subject=str(user.id), verify=right):
         raise NotAuthenticated(WRONG_CODE)

@@ -44,7 +44,7 @@ def second_step(
     try:
         with ctx.db.session() as s:
             user, target = pending.resolve(s, ctx.settings, request.cookies.get(pending.COOKIE))
-            twofactor.check_second_factor(s, ctx.limiter, ctx.settings, user, code)
+            twofactor.check_second_factor(s, ctx.limiter, ctx.settings, user, code, address)
     except PartageError as e:
         dead = e.message == pending.EXPIRED or e.status == 403
         data = {"dead": error_text(request, e)} if dead else {"error": error_text(request, e)}
@@ -127,6 +127,7 @@ def enable(
 def regenerate(
     request: Request,
     ctx: Ctx,
+    address: Address,
     csrf_token: Annotated[str, Form()] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
@@ -135,7 +136,9 @@ def regenerate(
         return to_login("/account/2fa")
     try:
         with ctx.db.session() as s:
-            codes = twofactor.regenerate_codes(s, ctx.limiter, ctx.settings, user.id, password)
+            codes = twofactor.regenerate_codes(
+                s, ctx.limiter, ctx.settings, user.id, password, address=address
+            )
     except PartageError as e:
         return _page(request, ctx, user, e.status, error=error_text(request, e), error_form="codes")
     return _codes(request, codes, first=False)
@@ -145,6 +148,7 @@ def regenerate(
 def disable(
     request: Request,
     ctx: Ctx,
+    address: Address,
     csrf_token: Annotated[str, Form()] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     code: Annotated[str, Form(max_length=64)] = "",
@@ -154,7 +158,9 @@ def disable(
         return to_login("/account/2fa")
     try:
         with ctx.db.session() as s:
-            twofactor.disable(s, ctx.limiter, ctx.settings, user.id, password, code)
+            twofactor.disable(
+                s, ctx.limiter, ctx.settings, user.id, password, code, address=address
+            )
     except PartageError as e:
         return _page(
             request, ctx, user, e.status, error=error_text(request, e), error_form="disable"

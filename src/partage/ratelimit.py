@@ -1,7 +1,7 @@
 """Rate limits on secrets (logins, tokens, link passwords, 2FA codes) and on sign-ups.
 
 Every secret check goes through `check_secret`, whose policy is: an attacker slows
-himself, never the owner (docs/configuration.md, "Rate limits").
+himself, never the owner (docs/configuration.md, "Rate limits on secrets").
 
 - Only failures count (sign-ups and reset requests excepted).
 - The address that fails is the one slowed: past its per-address allowance it gets 429

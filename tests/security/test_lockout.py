@@ -14,10 +14,12 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 import redis
 from sqlalchemy import select
@@ -166,6 +168,33 @@ def test_valid_token_is_accepted_after_bad_tokens_from_its_address(srv: Server) 
         # ...and the guesser is still slowed after it.
         r = c.get("/api/v1/me", headers={"Authorization": "Bearer ptg_guess-after"})
         assert_slowed(r, "Too many failed token checks")
+    owner.client.close()
+
+
+def test_owner_passes_the_second_factor_after_code_guessing_elsewhere(srv: Server) -> None:
+    """Someone who has the password guesses 2FA codes from his address: the account's
+    count fills up, yet the owner's right code from his own address is accepted."""
+    owner = make_account(srv)
+    r = owner.client.post("/api/v1/me/2fa/setup")
+    assert r.status_code == 200, r.text
+    totp = pyotp.TOTP(r.json()["secret"])
+    r = owner.client.post("/api/v1/me/2fa/enable", json={"code": totp.now()})
+    assert r.status_code == 200, r.text
+    with client_from(srv, new_address()) as guesser:
+        assert login(guesser, owner.email, owner.password).headers["location"] == "/login/2fa"
+        near = {totp.at(time.time() + 30 * k) for k in range(-2, 4)}  # never a right one
+        wrong = [c for c in (f"{i:06d}" for i in range(20)) if c not in near][:PER_ACCOUNT]
+        statuses = [guesser.post("/login/2fa", data={"code": c}).status_code for c in wrong]
+        assert statuses == [401] * PER_ACCOUNT
+        r = guesser.post("/login/2fa", data={"code": wrong[0]})
+        assert_slowed(r, "Too many failed codes for this account")
+    home = new_address()
+    with client_from(srv, home) as c:
+        assert login(c, owner.email, owner.password).headers["location"] == "/login/2fa"
+        # The next time step: the current one was spent by the set-up.
+        r = c.post("/login/2fa", data={"code": totp.at(time.time() + 30)})
+        assert r.status_code == 303, r.text
+    assert session_addresses(owner) == {home}
     owner.client.close()
 
 

@@ -25,6 +25,7 @@ import redis
 from sqlalchemy import select
 
 from partage.accounts.models import User
+from partage.ratelimit import HOT_TRIES  # wrong tries per address on a subject under attack
 from tests.conftest import Account, db_context, make_account
 from tests.serverproc import Server
 
@@ -34,7 +35,6 @@ HTML = {"Accept": "text/html"}
 _hosts = itertools.count(1)
 PER_ACCOUNT, PER_ADDRESS = 4, 8  # failed logins (defaults: 10 and 30)
 LINK_PER_ADDRESS, LINK_PER_FILE = 4, 12  # wrong link passwords (defaults: 10 and 30)
-HOT_TRIES = 3  # ratelimit.HOT_TRIES: wrong tries per address on a subject under attack
 
 
 def new_address() -> str:

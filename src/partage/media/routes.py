@@ -18,6 +18,7 @@ from partage.files.service import get_by_code, get_owned
 from partage.media import service
 from partage.media.models import JobState, Media
 from partage.media.subtitles import MAX_SUBTITLE_BYTES
+from partage.web.bodylimit import FORM_OVERHEAD, body_limit
 
 router = APIRouter(prefix="/api/v1", tags=["media"])
 
@@ -76,6 +77,7 @@ def _subtitle_json(view: dict[str, Any], sub_id: int) -> dict[str, Any]:
 
 
 @router.post("/files/{code}/subtitles", status_code=201)
+@body_limit(MAX_SUBTITLE_BYTES + FORM_OVERHEAD)
 async def add_subtitle(
     code: str,
     file: UploadFile,

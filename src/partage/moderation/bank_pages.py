@@ -15,6 +15,7 @@ from partage.deps import BaseUrl, Ctx
 from partage.errors import BadRequest, InvalidHashList, PartageError
 from partage.moderation import bank_review, banks, screening
 from partage.moderation.access import form_moderator, page_moderator
+from partage.web.bodylimit import FORM_OVERHEAD, body_limit
 from partage.web.i18n import N_
 from partage.web.templating import error_text, render, translate
 
@@ -111,6 +112,7 @@ def bank_page(bank_id: int, request: Request, ctx: Ctx, after: int = 0) -> Respo
 
 
 @router.post("/moderation/banks/{bank_id}/import")
+@body_limit(MAX_LIST + FORM_OVERHEAD)
 async def import_page(bank_id: int, request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     moderator = form_moderator(request, ctx, str(form.get("csrf_token") or ""))

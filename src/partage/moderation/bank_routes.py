@@ -21,6 +21,8 @@ from partage.errors import BadRequest, TooLarge
 from partage.moderation import bank_review, banks, screening
 from partage.moderation.access import Moderator
 from partage.moderation.references import ReferenceFile
+from partage.web.bodylimit import FORM_OVERHEAD, OWN_LIMIT, body_limit
+from partage.web.jsonbody import read_json
 
 router = APIRouter(tags=["staydown"])
 
@@ -29,10 +31,7 @@ MAX_REFERENCE = 16 * 1024**3  # a reference file, bytes
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise BadRequest("The body must be JSON.") from None
+    return await read_json(request)
 
 
 def _is_form(request: Request) -> bool:
@@ -143,6 +142,7 @@ async def _body(request: Request, limit: int) -> tuple[bytes, str]:
 
 
 @router.post("/api/v1/banks/{bank_id}/import", status_code=201)
+@body_limit(MAX_LIST + FORM_OVERHEAD)
 async def import_list(request: Request, bank_id: int, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
     """A hash list as the body (CSV `kind,value,label`, or JSON as `export` gives it) or
     as the `file` field of a form. All or nothing: 422 names every bad line."""
@@ -163,6 +163,7 @@ def export_list(bank_id: int, user: ApiUser, ctx: Ctx, format: str = "csv") -> R
 
 
 @router.post("/api/v1/banks/{bank_id}/references", status_code=201)
+@body_limit(OWN_LIMIT)  # refused past MAX_REFERENCE or the plan's file size as it streams
 async def add_reference(
     request: Request, bank_id: int, user: ApiUser, ctx: Ctx, filename: str = "",
     label: str = "",

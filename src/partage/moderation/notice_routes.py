@@ -28,6 +28,7 @@ from partage.moderation.decisions import DecisionIn
 from partage.moderation.intake import receive
 from partage.moderation.models import Decision, NoticeStatus
 from partage.moderation.receipts import receipt_json
+from partage.web.jsonbody import read_json
 
 router = APIRouter(tags=["moderation"])
 
@@ -40,10 +41,7 @@ def _token_user(request: Request, ctx: Ctx) -> User | None:
 
 @router.post("/api/v1/notices", status_code=201)
 async def post_notice(request: Request, ctx: Ctx, address: Address, base: BaseUrl) -> Any:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest("The body must be JSON: the notice's fields.") from None
+    body = await read_json(request, "The body must be JSON: the notice's fields.")
     user = _token_user(request, ctx)
     data = notices.from_json(body)
     lang = body.get("language") if isinstance(body, dict) else None
@@ -190,10 +188,7 @@ async def reverse(
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise BadRequest("The body must be JSON.") from None
+    return await read_json(request)
 
 
 def decision_json(d: Decision) -> dict[str, Any]:

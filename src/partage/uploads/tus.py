@@ -38,6 +38,7 @@ from partage.uploads.protocol import (
     parse_size,
 )
 from partage.uploads.respond import UploadRoute, file_out
+from partage.web.bodylimit import OWN_LIMIT, body_limit
 
 FILE_CODE = "Partage-File-Code"
 
@@ -145,6 +146,7 @@ def options(ctx: Ctx, user: OptionalUser) -> Response:
 
 
 @router.post("", status_code=201)
+@body_limit(OWN_LIMIT)  # the upload's own limits: the plan's file size and quota
 async def create(request: Request, ctx: Ctx, user: ApiUser, base: BaseUrl) -> Response:
     """Create an upload (Upload-Length or Upload-Defer-Length: 1), optionally with its
     first bytes (creation-with-upload), or a final upload from partials (Upload-Concat)."""
@@ -218,6 +220,7 @@ def head(upload_id: str, ctx: Ctx, user: ApiUser, base: BaseUrl) -> Response:
 
 
 @router.patch("/{upload_id}", status_code=204)
+@body_limit(OWN_LIMIT)  # the upload's own limits: the plan's file size and quota
 async def patch(upload_id: str, request: Request, ctx: Ctx, user: ApiUser) -> Response:
     h = request.headers
     ctype = h.get("content-type", "").split(";")[0].strip().lower()

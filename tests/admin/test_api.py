@@ -57,7 +57,7 @@ def test_search_paging_usage(server: Server, admin: Admin, alice: Account) -> No
     # LIKE wildcards are plain characters
     assert admin.api.get("/api/v1/admin/users", params={"search": "%_%"}).json()["total"] == 0
     assert admin.api.get("/api/v1/admin/users", params={"state": "nope"}).status_code == 400
-    assert admin.api.get("/api/v1/admin/users", params={"page": 0}).status_code == 400
+    assert admin.api.get("/api/v1/admin/users", params={"page": 0}).status_code == 422
 
     upload(alice.client, "a.bin", b"x" * 1000)
     upload(alice.client, "b.bin", b"y" * 500)

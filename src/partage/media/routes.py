@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from partage.bounds import Id
 from partage.context import Context
 from partage.deps import Address, ApiUser, BaseUrl, Ctx, check_csrf, resolve_auth
 from partage.errors import BadRequest, Forbidden, NotFound, TooLarge
@@ -112,7 +113,7 @@ async def add_subtitle(
 
 
 @router.delete("/files/{code}/subtitles/{subtitle_id}", status_code=204)
-def delete_subtitle(code: str, subtitle_id: int, user: ApiUser, ctx: Ctx) -> Response:
+def delete_subtitle(code: str, subtitle_id: Id, user: ApiUser, ctx: Ctx) -> Response:
     """Remove a subtitle track you uploaded."""
     with ctx.db.session() as s:
         service.remove_subtitle(s, get_owned(s, user, code), subtitle_id)

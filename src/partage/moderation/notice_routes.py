@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
+from partage.bounds import Count, Offset
 from partage.db import iso
 from partage.deps import Address, BaseUrl, Ctx, resolve_auth
 from partage.errors import BadRequest
@@ -75,7 +76,7 @@ def _status(value: str | None) -> NoticeStatus | None:
 
 @router.get("/api/v1/moderation/notices")
 def queue(
-    moderator: Moderator, ctx: Ctx, status: str = "open", limit: int = 50, offset: int = 0
+    moderator: Moderator, ctx: Ctx, status: str = "open", limit: Count = 50, offset: Offset = 0
 ) -> dict[str, Any]:
     limit = max(1, min(limit, 500))
     with ctx.db.session() as s:

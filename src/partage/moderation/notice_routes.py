@@ -29,6 +29,7 @@ from partage.moderation.decisions import DecisionIn
 from partage.moderation.intake import receive
 from partage.moderation.models import Decision, NoticeStatus
 from partage.moderation.receipts import receipt_json
+from partage.web.i18n import N_
 from partage.web.jsonbody import read_json
 
 router = APIRouter(tags=["moderation"])
@@ -42,7 +43,7 @@ def _token_user(request: Request, ctx: Ctx) -> User | None:
 
 @router.post("/api/v1/notices", status_code=201)
 async def post_notice(request: Request, ctx: Ctx, address: Address, base: BaseUrl) -> Any:
-    body = await read_json(request, "The body must be JSON: the notice's fields.")
+    body = await read_json(request, N_("The body must be JSON: the notice's fields."))
     user = _token_user(request, ctx)
     data = notices.from_json(body)
     lang = body.get("language") if isinstance(body, dict) else None

@@ -7,9 +7,10 @@ from typing import Any
 from starlette.requests import Request
 
 from partage.errors import BadRequest
+from partage.web.i18n import N_
 
 
-async def read_json(request: Request, message: str = "The body must be JSON.") -> Any:
+async def read_json(request: Request, message: str = N_("The body must be JSON.")) -> Any:
     """The parsed body, or a 400 with `message`. Nesting deeper than Python's recursion
     limit (`[[[[…` a thousand times) is refused too, rather than raising RecursionError."""
     try:

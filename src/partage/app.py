@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from partage import __version__
 from partage.context import Context
 from partage.settings import Settings, get_settings
-from partage.web import errors, guard
+from partage.web import apidocs, errors, guard
 from partage.web.templating import STATIC
 
 
@@ -34,13 +34,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="partage",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # partage.web.apidocs serves it from our static files
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.ctx = ctx
     errors.install(app)
     app.add_exception_handler(Exception, guard.leave_to_guard)
+    apidocs.install(app)
 
     from partage.files import preview
     from partage.media.service import media_view

@@ -138,11 +138,16 @@ def _options_headers(max_size: int) -> dict[str, str]:
     }
 
 
-@router.options("")
-@router.options("/{upload_id}")
+@router.options("", status_code=204)
 def options(ctx: Ctx, user: OptionalUser) -> Response:
     limit = max_file_size(user, ctx.settings) if user else ctx.settings.max_upload_size
     return Response(status_code=204, headers=_options_headers(limit))
+
+
+@router.options("/{upload_id}", status_code=204)
+def options_upload(upload_id: str, ctx: Ctx, user: OptionalUser) -> Response:
+    """The same answer as OPTIONS on the collection: tus asks either."""
+    return options(ctx, user)
 
 
 @router.post("", status_code=201)

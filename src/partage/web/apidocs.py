@@ -3,7 +3,8 @@
 Every error answers `{"error": code, "message": text}` (the `Error` schema, with the
 details some errors add). Each operation lists the statuses it can answer: those every
 operation may answer (400 for a path that is not UTF-8, 422 for a parameter out of
-bounds, 429 after too many bad tokens, 500), those of any operation that takes a body
+bounds, 429 after too many bad tokens, 500, and the HTTP server's 414 for an address
+too long), those of any operation that takes a body
 (413, 415, and 507 when the disk is full), and those of its area (its tag: a router).
 
 Swagger UI is served from `static/vendor/swagger-ui` (npm `swagger-ui-dist`, copied by
@@ -44,6 +45,7 @@ DESCRIPTIONS = {
     404: "Not found (or not yours to see)",
     409: "Conflict with the current state (a name taken, a step already done)",
     410: "Gone: deleted, expired, or its download limit reached",
+    414: "URI too long: the server refuses the address before the app sees it",
     412: "Precondition failed: a tus version this server does not speak",
     413: "Too large: the request body, the file for your plan, or your quota",
     415: "Unsupported media type: the body's Content-Type is not one this operation takes",
@@ -55,7 +57,7 @@ DESCRIPTIONS = {
     507: "Insufficient storage: the server's disk is full",
 }
 
-EVERY_OPERATION = (400, 422, 429, 500)
+EVERY_OPERATION = (400, 414, 422, 429, 500)
 WITH_BODY = (413, 415, 507)
 # By tag, that is by router: what its operations answer beyond the above.
 BY_TAG: dict[str, tuple[int, ...]] = {
@@ -87,10 +89,9 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 statuses.update(BY_TAG.get(tag, ()))
             responses = op.setdefault("responses", {})
             for status in sorted(statuses):
-                responses[str(status)] = {
-                    "description": DESCRIPTIONS[status],
-                    "content": {"application/json": {"schema": _REF}},
-                }
+                responses[str(status)] = {"description": DESCRIPTIONS[status]}
+                if status != 414:  # the HTTP server's, with no body
+                    responses[str(status)]["content"] = {"application/json": {"schema": _REF}}
     # Our 422 is an Error too, not FastAPI's {"detail": [...]}.
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)

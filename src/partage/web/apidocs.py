@@ -49,10 +49,12 @@ DESCRIPTIONS = {
     412: "Precondition failed: a tus version this server does not speak",
     413: "Too large: the request body, the file for your plan, or your quota",
     415: "Unsupported media type: the body's Content-Type is not one this operation takes",
+    423: "Locked: another PATCH is writing to this upload",
     422: "Invalid request: a parameter or field missing, of the wrong type or out of bounds",
     429: "Rate limited: wait for Retry-After seconds",
     451: "Unavailable for legal reasons: removed by a moderation decision, or blocked content",
     460: "Checksum mismatch: the tus Upload-Checksum does not match the bytes sent",
+    503: "Unavailable for now: the file waits for its malware scan (Retry-After)",
     500: "Internal error: logged with the request id given in the answer",
     507: "Insufficient storage: the server's disk is full",
 }
@@ -62,9 +64,9 @@ WITH_BODY = (413, 415, 507)
 # By tag, that is by router: what its operations answer beyond the above.
 BY_TAG: dict[str, tuple[int, ...]] = {
     "accounts": (401, 403, 404, 409),
-    "files": (401, 403, 404, 409, 410, 451),
-    "uploads": (401, 403, 404, 409, 410, 412, 413, 415, 451, 460, 507),
-    "media": (401, 403, 404, 409, 451),
+    "files": (401, 403, 404, 409, 410, 451, 503),
+    "uploads": (401, 403, 404, 409, 410, 412, 413, 415, 423, 451, 460, 507),
+    "media": (401, 403, 404, 409, 451, 503),
     "admin": (401, 403, 404, 409),
     "moderation": (401, 403, 404, 409, 410),
     "staydown": (401, 403, 404, 409),

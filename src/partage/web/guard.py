@@ -151,9 +151,9 @@ class Guard:
 
         try:
             await self.app(scope, counted_receive, guarded_send)
-        except BodyTooLarge:
-            pass  # answered when it was raised
-        except Exception:
+        except Exception as exc:
+            if _ours(exc):
+                return  # answered when it was raised
             rid = request_id.get() or "-"
             log.exception("%s %s failed (request id %s)", scope.get("method"), scope["path"], rid)
             if not started and not answered:
@@ -185,6 +185,14 @@ class Guard:
                 body: dict[str, Any] = {"error": error.code, "message": error.message}
                 response = JSONResponse({**body, "request_id": rid}, status_code=500)
         await response(scope, _no_body, send)
+
+
+def _ours(exc: BaseException) -> bool:
+    """Our BodyTooLarge, alone or as the only error of a task group (a streaming response
+    listens for the client's disconnect in one, with the `receive` that raised it)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_ours(e) for e in exc.exceptions)
+    return isinstance(exc, BodyTooLarge)
 
 
 def _too_large(limit: int) -> RequestTooLarge:

@@ -219,7 +219,9 @@ def _int_params(route: object) -> Iterator[tuple[str, str]]:
                     yield where, p.name
 
 
-@pytest.mark.parametrize("value", [2**64, -(2**64), 2**63, 10**30])
+# One past the bound (the first id PostgreSQL's integer cannot store), one past what
+# SQLite stores, and far below zero.
+@pytest.mark.parametrize("value", [2**31, 2**63, -(2**64)])
 def test_every_integer_parameter_refuses_overflow(
     server: Server, routes: list[tuple[str, str, object]], value: int
 ) -> None:

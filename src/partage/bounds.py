@@ -22,4 +22,5 @@ Count = Annotated[int, Field(ge=1, le=1000)]  # per_page, limit
 Offset = Annotated[int, Field(ge=0, le=1_000_000_000)]
 Size = Annotated[int, Field(ge=0, le=MAX_BIG)]  # bytes
 Days = Annotated[int, Field(ge=1, le=100 * 366)]
+DayCount = Annotated[int, Field(ge=0, le=100 * 366)]  # a plan's retention: 0 allowed
 Seconds = Annotated[int, Field(ge=0, le=10 * 366 * 86400)]  # an Integer column too

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from partage.accounts.models import User
 from partage.admin import figures, plans, runtime, users
-from partage.bounds import Count, Days, Id, Page, Seconds, Size
+from partage.bounds import Count, DayCount, Days, Id, Page, Seconds, Size
 from partage.deps import ApiUser, Ctx
 from partage.errors import Forbidden
 
@@ -128,7 +128,7 @@ class PlanIn(BaseModel):
     bandwidth_cap: Size | None = None
     daily_download_quota: Size | None = None
     download_wait: Seconds | None = None
-    retention_days: Days | None = None
+    retention_days: DayCount | None = None
 
 
 @router.get("/plans")

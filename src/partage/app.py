@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from partage import __version__
 from partage.context import Context
 from partage.settings import Settings, get_settings
-from partage.web import errors
+from partage.web import apidocs, errors, guard
 from partage.web.templating import STATIC
 
 
@@ -34,12 +34,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="partage",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # partage.web.apidocs serves it from our static files
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.ctx = ctx
     errors.install(app)
+    app.add_exception_handler(Exception, guard.leave_to_guard)
+    apidocs.install(app)
 
     from partage.files import preview
     from partage.media.service import media_view
@@ -108,5 +110,7 @@ def asgi() -> object:
 
     settings = get_settings()
     logs.configure(settings)
-    app = with_direct_downloads(create_app(settings))
+    pages = create_app(settings)
+    app = with_direct_downloads(pages)
+    app = guard.Guard(app, pages=pages, max_body=settings.max_request_body)
     return OpsMiddleware(app, access_log=settings.access_log)

@@ -165,3 +165,22 @@ class InvalidHashList(PartageError):
         )
         self.lines = dict(lines)
         self.details = {"lines": {str(n): why for n, why in sorted(self.lines.items())}}
+
+
+class RequestTooLarge(PartageError):
+    """A request body past the route's limit (`PARTAGE_MAX_REQUEST_BODY` for JSON and
+    forms); not an upload past a plan's file size, which is `TooLarge`."""
+
+    status, code = 413, "request_too_large"
+
+
+class InvalidEncoding(BadRequest):
+    """A path or query whose percent-encoded bytes are not UTF-8."""
+
+    code = "invalid_encoding"
+
+
+class InternalError(PartageError):
+    """What an unexpected exception becomes: the details are in the log, by request id."""
+
+    status, code = 500, "internal_error"

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # Uploads
     upload_expiry: int = Field(default=24 * 3600, ge=60)  # tus abandoned-upload expiry
     max_upload_size: int = Field(default=100 * 1024**3, ge=1)  # hard ceiling for any plan
+    # Any other request body (JSON, forms): refused with 413 past this, while it is read.
+    max_request_body: int = Field(default=1024**2, ge=1024)
 
     # Rate limits (`limits` notation)
     login_rate_per_account: str = "10/15minutes"

@@ -57,7 +57,7 @@ def test_search_paging_usage(server: Server, admin: Admin, alice: Account) -> No
     # LIKE wildcards are plain characters
     assert admin.api.get("/api/v1/admin/users", params={"search": "%_%"}).json()["total"] == 0
     assert admin.api.get("/api/v1/admin/users", params={"state": "nope"}).status_code == 400
-    assert admin.api.get("/api/v1/admin/users", params={"page": 0}).status_code == 400
+    assert admin.api.get("/api/v1/admin/users", params={"page": 0}).status_code == 422
 
     upload(alice.client, "a.bin", b"x" * 1000)
     upload(alice.client, "b.bin", b"y" * 500)
@@ -172,7 +172,7 @@ def test_plans_crud(admin: Admin, account_factory: Callable[..., Account]) -> No
     assert admin.api.post("/api/v1/admin/plans", json={"name": name}).status_code == 409
     assert admin.api.post("/api/v1/admin/plans", json={"name": "Bad Name!"}).status_code == 400
     r = admin.api.post("/api/v1/admin/plans", json={"name": name + "x", "retention_days": -1})
-    assert r.status_code == 400
+    assert r.status_code == 422
 
     r = admin.api.patch(f"/api/v1/admin/plans/{plan['id']}",
                         json={"storage_quota": None, "retention_days": 90})  # fmt: skip

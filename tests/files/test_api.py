@@ -91,9 +91,9 @@ def test_list_bad_inputs(alice):
     body = _err(c.get("/api/v1/files", params={"order": "colour"}), 400, "bad_request")
     assert "order must be one of" in body["message"]
     _err(c.get("/api/v1/files", params={"order": "-"}), 400)
-    _err(c.get("/api/v1/files", params={"per_page": 0}), 400)
-    _err(c.get("/api/v1/files", params={"per_page": 5000}), 400)
-    _err(c.get("/api/v1/files", params={"page": 0}), 400)
+    _err(c.get("/api/v1/files", params={"per_page": 0}), 422)
+    _err(c.get("/api/v1/files", params={"per_page": 5000}), 422)
+    _err(c.get("/api/v1/files", params={"page": 0}), 422)
     _err(c.get("/api/v1/files", params={"page": "two"}), 422, "invalid_request")
     _err(c.get("/api/v1/files", params={"folder": 999999}), 404, "not_found")
     _err(c.get("/api/v1/files", params={"folder": "x"}), 422)

@@ -14,6 +14,7 @@ from partage.accounts import service as accounts
 from partage.accounts.account_page import NOTICES, account_response
 from partage.accounts.web import secure_cookies, start_session, to_login, web_auth, web_user
 from partage.admin import runtime
+from partage.bounds import Id
 from partage.deps import SESSION_COOKIE, Address, Ctx, check_csrf, resolve_auth
 from partage.errors import BadRequest, NotAuthenticated, PartageError
 from partage.web.i18n import N_
@@ -157,7 +158,7 @@ def create_token(
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int, request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = ""
+    token_id: Id, request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     user = web_user(request, ctx, csrf_token)
     if user is None:

@@ -11,6 +11,7 @@ from partage import humanize
 from partage.accounts import emails, messages, passwords, twofactor
 from partage.accounts import service as accounts
 from partage.accounts.models import ApiToken, User, WebSession
+from partage.bounds import Id
 from partage.db import iso
 from partage.deps import Address, ApiUser, BaseUrl, Ctx, resolve_auth
 from partage.files.quota import max_file_size, used_bytes
@@ -67,7 +68,7 @@ def create_token(body: TokenIn, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, user: ApiUser, ctx: Ctx) -> None:
+def revoke_token(token_id: Id, user: ApiUser, ctx: Ctx) -> None:
     with ctx.db.session() as s:
         accounts.revoke_token(s, user, token_id)
 
@@ -93,7 +94,7 @@ def list_sessions(request: Request, user: ApiUser, ctx: Ctx) -> list[dict[str, A
 
 
 @router.delete("/sessions/{session_id}", status_code=204)
-def revoke_session(session_id: int, user: ApiUser, ctx: Ctx) -> None:
+def revoke_session(session_id: Id, user: ApiUser, ctx: Ctx) -> None:
     with ctx.db.session() as s:
         accounts.revoke_session(s, user, session_id)
 

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from partage.accounts.models import User
 from partage.admin import figures, plans, runtime, users
+from partage.bounds import Id, Page
 from partage.deps import Ctx, check_csrf, resolve_auth
 from partage.errors import Forbidden
 from partage.media import service as media
@@ -105,7 +106,9 @@ def overview(request: Request, ctx: Ctx) -> Response:
 
 
 @router.get("/admin/users")
-def users_page(request: Request, ctx: Ctx, q: str = "", state: str = "", page: int = 1) -> Response:
+def users_page(
+    request: Request, ctx: Ctx, q: str = "", state: str = "", page: Page = 1
+) -> Response:
     if redirect := _guard(request, ctx):
         return redirect
     with ctx.db.read() as s:
@@ -122,7 +125,7 @@ def users_page(request: Request, ctx: Ctx, q: str = "", state: str = "", page: i
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(user_id: int, request: Request, ctx: Ctx) -> Response:
+def user_page(user_id: Id, request: Request, ctx: Ctx) -> Response:
     if redirect := _guard(request, ctx):
         return redirect
     with ctx.db.read() as s:
@@ -137,7 +140,7 @@ def _return_to(back: str, fallback: str) -> str:
 
 @router.post("/admin/users/{user_id}/plan")
 def change_plan(
-    user_id: int, request: Request, ctx: Ctx,
+    user_id: Id, request: Request, ctx: Ctx,
     csrf_token: Annotated[str, Form()] = "", plan: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:  # fmt: skip
     admin = _post(request, ctx, csrf_token)
@@ -148,7 +151,7 @@ def change_plan(
 
 @router.post("/admin/users/{user_id}/roles")
 def change_roles(
-    user_id: int, request: Request, ctx: Ctx,
+    user_id: Id, request: Request, ctx: Ctx,
     csrf_token: Annotated[str, Form()] = "",
     is_moderator: Annotated[str, Form()] = "", trusted_flagger: Annotated[str, Form()] = "",
 ) -> Response:  # fmt: skip
@@ -162,7 +165,7 @@ def change_roles(
 
 @router.post("/admin/users/{user_id}/suspend")
 def suspend(
-    user_id: int, request: Request, ctx: Ctx,
+    user_id: Id, request: Request, ctx: Ctx,
     csrf_token: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=users.MAX_REASON)] = "",
     back: Annotated[str, Form(max_length=2000)] = "",
@@ -175,7 +178,7 @@ def suspend(
 
 @router.post("/admin/users/{user_id}/unsuspend")
 def unsuspend(
-    user_id: int, request: Request, ctx: Ctx,
+    user_id: Id, request: Request, ctx: Ctx,
     csrf_token: Annotated[str, Form()] = "", back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:  # fmt: skip
     admin = _post(request, ctx, csrf_token)
@@ -186,7 +189,7 @@ def unsuspend(
 
 @router.post("/admin/users/{user_id}/delete")
 def delete(
-    user_id: int, request: Request, ctx: Ctx,
+    user_id: Id, request: Request, ctx: Ctx,
     csrf_token: Annotated[str, Form()] = "", confirm: Annotated[str, Form()] = "",
 ) -> Response:  # fmt: skip
     admin = _post(request, ctx, csrf_token)
@@ -223,7 +226,7 @@ async def create_plan(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/admin/plans/{plan_id}")
-async def update_plan(plan_id: int, request: Request, ctx: Ctx) -> Response:
+async def update_plan(plan_id: Id, request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     admin = _post(request, ctx, str(form.get("csrf_token", "")))
     with ctx.db.session() as s:
@@ -234,7 +237,7 @@ async def update_plan(plan_id: int, request: Request, ctx: Ctx) -> Response:
 
 @router.post("/admin/plans/{plan_id}/delete")
 def delete_plan(
-    plan_id: int, request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = ""
+    plan_id: Id, request: Request, ctx: Ctx, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     admin = _post(request, ctx, csrf_token)
     with ctx.db.session() as s:

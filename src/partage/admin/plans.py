@@ -78,6 +78,9 @@ def _number(key: str, value: Any) -> int:
         ) from None
 
 
+_INTEGER_COLUMNS = ("download_wait", "retention_days")
+
+
 def check_limits(values: dict[str, Any]) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for key, value in values.items():
@@ -91,7 +94,8 @@ def check_limits(values: dict[str, Any]) -> dict[str, int | None]:
             out[key] = 0 if key == "download_wait" else None
             continue
         number = _number(key, value)
-        if number < 0 or number > 2**62:
+        # download_wait and retention_days are Integer columns: 32-bit in PostgreSQL.
+        if number < 0 or number > (2**31 - 1 if key in _INTEGER_COLUMNS else 2**62):
             raise BadRequest("%(key)s must be a whole number of at least 0.", key=key)
         out[key] = number
     return out

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from partage.accounts.models import User
 from partage.admin import figures, plans, runtime, users
+from partage.bounds import Count, DayCount, Days, Id, Page, Seconds, Size
 from partage.deps import ApiUser, Ctx
 from partage.errors import Forbidden
 
@@ -30,7 +31,7 @@ Admin = Annotated[User, Depends(_admin)]
 
 
 @router.get("/figures")
-def get_figures(admin: Admin, ctx: Ctx, days: int = 30) -> dict[str, Any]:
+def get_figures(admin: Admin, ctx: Ctx, days: Days = 30) -> dict[str, Any]:
     """Accounts, files, blobs (bytes stored after dedup), downloads, and traffic per day
     for the last `days` days (1 to 366)."""
     with ctx.db.read() as s:
@@ -47,8 +48,8 @@ def list_users(
     search: str | None = None,
     state: str | None = None,
     plan: str | None = None,
-    page: int = 1,
-    per_page: int = 50,
+    page: Page = 1,
+    per_page: Count = 50,
 ) -> dict[str, Any]:
     """`{items, total, page, per_page}`; `search` matches part of the e-mail, `state` is
     `active` or `suspended`."""
@@ -61,7 +62,7 @@ def list_users(
 
 
 @router.get("/users/{user_id}")
-def get_user(user_id: int, admin: Admin, ctx: Ctx) -> dict[str, Any]:
+def get_user(user_id: Id, admin: Admin, ctx: Ctx) -> dict[str, Any]:
     with ctx.db.read() as s:
         return users.user_json(users.user_row(s, users.get_user(s, user_id)))
 
@@ -74,7 +75,7 @@ class UserPatch(BaseModel):
 
 
 @router.patch("/users/{user_id}")
-def patch_user(user_id: int, body: UserPatch, admin: Admin, ctx: Ctx) -> dict[str, Any]:
+def patch_user(user_id: Id, body: UserPatch, admin: Admin, ctx: Ctx) -> dict[str, Any]:
     """Move the account to another plan (by name); mark or unmark it as a moderator and
     as a trusted flagger (its notices go first in the queue). Fields left out are
     unchanged; each change is written to the audit log."""
@@ -93,7 +94,7 @@ class SuspendIn(BaseModel):
 
 
 @router.post("/users/{user_id}/suspend")
-def suspend(user_id: int, body: SuspendIn, admin: Admin, ctx: Ctx) -> dict[str, Any]:
+def suspend(user_id: Id, body: SuspendIn, admin: Admin, ctx: Ctx) -> dict[str, Any]:
     """Refuse logins, uploads and API calls from now on: web sessions end and API tokens
     are revoked. The reason is kept with the account."""
     with ctx.db.session() as s:
@@ -102,7 +103,7 @@ def suspend(user_id: int, body: SuspendIn, admin: Admin, ctx: Ctx) -> dict[str, 
 
 
 @router.post("/users/{user_id}/unsuspend")
-def unsuspend(user_id: int, admin: Admin, ctx: Ctx) -> dict[str, Any]:
+def unsuspend(user_id: Id, admin: Admin, ctx: Ctx) -> dict[str, Any]:
     """Allow the account again (its holder logs in again and makes new API tokens)."""
     with ctx.db.session() as s:
         user = users.unsuspend(s, user_id, actor=admin)
@@ -110,7 +111,7 @@ def unsuspend(user_id: int, admin: Admin, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.delete("/users/{user_id}")
-def delete_user(user_id: int, admin: Admin, ctx: Ctx) -> dict[str, Any]:
+def delete_user(user_id: Id, admin: Admin, ctx: Ctx) -> dict[str, Any]:
     """Delete the account and its files (their links answer 410). Refused (409) for your
     own account and for the last administrator."""
     return {"id": user_id, "deleted_files": users.delete_user(ctx, admin, user_id)}
@@ -122,12 +123,12 @@ def delete_user(user_id: int, admin: Admin, ctx: Ctx) -> dict[str, Any]:
 class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=64)
-    storage_quota: int | None = None
-    max_file_size: int | None = None
-    bandwidth_cap: int | None = None
-    daily_download_quota: int | None = None
-    download_wait: int | None = None
-    retention_days: int | None = None
+    storage_quota: Size | None = None
+    max_file_size: Size | None = None
+    bandwidth_cap: Size | None = None
+    daily_download_quota: Size | None = None
+    download_wait: Seconds | None = None
+    retention_days: DayCount | None = None
 
 
 @router.get("/plans")
@@ -145,7 +146,7 @@ def create_plan(body: PlanIn, admin: Admin, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.patch("/plans/{plan_id}")
-def update_plan(plan_id: int, body: PlanIn, admin: Admin, ctx: Ctx) -> dict[str, Any]:
+def update_plan(plan_id: Id, body: PlanIn, admin: Admin, ctx: Ctx) -> dict[str, Any]:
     """Fields left out are unchanged; `null` makes a limit unlimited."""
     limits = body.model_dump(exclude={"name"}, exclude_unset=True)
     with ctx.db.session() as s:
@@ -153,7 +154,7 @@ def update_plan(plan_id: int, body: PlanIn, admin: Admin, ctx: Ctx) -> dict[str,
 
 
 @router.delete("/plans/{plan_id}", status_code=204)
-def delete_plan(plan_id: int, admin: Admin, ctx: Ctx) -> Response:
+def delete_plan(plan_id: Id, admin: Admin, ctx: Ctx) -> Response:
     """409 while an account is on the plan."""
     with ctx.db.session() as s:
         plans.delete_plan(s, plan_id, actor=admin)

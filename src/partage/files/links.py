@@ -30,6 +30,8 @@ from partage.web.i18n import N_
 UNSET: Any = object()
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# A duration past this would overflow datetime (year 9999); a century is "never" enough.
+_MAX_DURATION = 100 * 366 * 86400
 
 
 def parse_expires(value: str | None, *, now: datetime | None = None) -> datetime | None:
@@ -42,7 +44,14 @@ def parse_expires(value: str | None, *, now: datetime | None = None) -> datetime
     now = now or utcnow()
     m = _DURATION.match(text.lower())
     if m:
-        return now + timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        seconds = int(m.group(1)) * _UNITS[m.group(2)]
+        if seconds > _MAX_DURATION:
+            raise BadRequest(
+                "expires: %(text)s is too far ahead; at most %(days)s days.",
+                text=repr(text),
+                days=_MAX_DURATION // 86400,
+            )
+        return now + timedelta(seconds=seconds)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -53,9 +62,13 @@ def parse_expires(value: str | None, *, now: datetime | None = None) -> datetime
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last representable date
+        raise BadRequest("expires: the date is out of range.") from None
     if when <= now:
         raise BadRequest("expires: the date is in the past.")
-    return when.astimezone(UTC)
+    return when
 
 
 def parse_max_downloads(value: Any) -> int | None:

@@ -3,7 +3,8 @@
 Names are kept as given for display (Unicode, spaces) and are never used as
 paths. The rule: Unicode NFC; surrounding white space stripped; control
 characters (Unicode category Cc, and the line/paragraph separators) rejected;
-`/` and `\\` rejected; `.` and `..` rejected; at most 255 bytes in UTF-8.
+bidirectional controls rejected (U+202E makes `invoice\u202etxt.exe` show as
+"invoiceexe.txt"); `/` and `\\` rejected; `.` and `..` rejected; at most 255 bytes in UTF-8.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from partage.errors import InvalidName, Term
 from partage.web.i18n import N_
 
 MAX_NAME_BYTES = 255
+# Unicode's explicit bidirectional formatting characters (UAX #9): they reorder what is
+# shown, so a name would read other than it is.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 def clean_name(raw: str, *, what: str = N_("file name")) -> str:
@@ -28,6 +34,13 @@ def clean_name(raw: str, *, what: str = N_("file name")) -> str:
                 "A %(what)s cannot contain '/' or '\\\\': %(name)s.",
                 what=Term(what),
                 name=repr(name),
+            )
+        if ch in BIDI_CONTROLS:
+            raise InvalidName(
+                "A %(what)s cannot contain bidirectional control characters, which change "
+                "the order it is shown in (found U+%(code)s).",
+                what=Term(what),
+                code=format(ord(ch), "04X"),
             )
         if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
             raise InvalidName(

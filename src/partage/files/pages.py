@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
+from partage.bounds import Id, Page
 from partage.deps import Ctx, base_url, resolve_auth
 from partage.files import folders
 from partage.files.models import Folder
@@ -125,8 +126,8 @@ def home(request: Request, ctx: Ctx) -> Response:
 def my_files(
     request: Request,
     ctx: Ctx,
-    folder: int | None = None,
-    page: int = 1,
+    folder: Id | None = None,
+    page: Page = 1,
     order: str = DEFAULT_ORDER,
     q: str = "",
 ) -> Response:

@@ -32,6 +32,8 @@ from partage.files.download import direct_url
 from partage.files.models import File
 from partage.files.service import get_by_code
 from partage.web.errors import wants_html
+from partage.web.i18n import N_
+from partage.web.jsonbody import read_json
 from partage.web.link_errors import error_context
 from partage.web.templating import render
 
@@ -147,10 +149,7 @@ async def file_password(code: str, request: Request) -> Response:
     ctype = request.headers.get("content-type", "")
     is_json = ctype.startswith("application/json")
     if is_json:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise BadRequest("The body is not valid JSON.") from None
+        body = await read_json(request, N_("The body is not valid JSON."))
         password = body.get("password") if isinstance(body, dict) else None
     else:
         form = await request.form(max_files=0, max_fields=10)

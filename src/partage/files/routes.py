@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
+from partage.bounds import Count, Id, Page
 from partage.context import Context
 from partage.db import iso
 from partage.deps import Address, ApiUser, BaseUrl, Ctx, OptionalUser
@@ -81,14 +82,14 @@ def list_files(
     ctx: Ctx,
     base: BaseUrl,
     address: Address,
-    folder: Annotated[int | None, Query(description="Folder id; omitted: the root.")] = None,
-    folder_id: Annotated[int | None, Query(description="Same as folder.")] = None,
+    folder: Annotated[Id | None, Query(description="Folder id; omitted: the root.")] = None,
+    folder_id: Annotated[Id | None, Query(description="Same as folder.")] = None,
     path: Annotated[str | None, Query(description="Folder path such as 'a/b'.")] = None,
     all: Annotated[bool, Query(description="Files of every folder.")] = False,  # noqa: A002
     search: Annotated[str | None, Query(max_length=255)] = None,
     order: str = "-created",
-    page: int = 1,
-    per_page: int = 50,
+    page: Page = 1,
+    per_page: Count = 50,
 ) -> dict[str, Any]:
     """`{items, total, page, per_page}`. `order`: name, created, size, downloads (prefix `-`
     to reverse). `search` looks in every folder."""
@@ -123,7 +124,7 @@ class FilePatch(BaseModel):
 
     name: str | None = Field(default=None, max_length=1024)
     description: str | None = None
-    folder_id: int | None = None
+    folder_id: Id | None = None
     public: Any = None
     password: str | None = Field(default=None, max_length=1024)
     expires: Any = None
@@ -183,7 +184,7 @@ class BulkIn(BaseModel):
 
     action: Literal["move", "copy", "delete"]
     codes: list[str] = Field(max_length=service.MAX_BULK)
-    folder_id: int | None = None
+    folder_id: Id | None = None
 
 
 @router.post("/files/bulk")
@@ -213,7 +214,7 @@ def bulk(body: BulkIn, user: ApiUser, ctx: Ctx, base: BaseUrl, address: Address)
 
 @router.get("/folders")
 def list_folders(
-    user: ApiUser, ctx: Ctx, base: BaseUrl, parent_id: int | None = None
+    user: ApiUser, ctx: Ctx, base: BaseUrl, parent_id: Id | None = None
 ) -> dict[str, Any]:
     """The subfolders of `parent_id` (omitted: the root), by name."""
     with ctx.db.read() as s:
@@ -226,7 +227,7 @@ class FolderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=1024)
-    parent_id: int | None = None
+    parent_id: Id | None = None
     path: str | None = Field(default=None, max_length=4096)
 
 
@@ -250,14 +251,14 @@ def create_folder(body: FolderIn, user: ApiUser, ctx: Ctx, base: BaseUrl) -> dic
 
 @router.get("/folders/{folder_id}")
 def get_folder(
-    folder_id: int,
+    folder_id: Id,
     user: ApiUser,
     ctx: Ctx,
     base: BaseUrl,
     address: Address,
     order: str = "name",
-    page: int = 1,
-    per_page: int = 200,
+    page: Page = 1,
+    per_page: Count = 200,
 ) -> dict[str, Any]:
     """The folder, its breadcrumb `path` (root first, itself last), its subfolders and
     a page of its files."""
@@ -281,13 +282,13 @@ class FolderPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=1024)
-    parent_id: int | None = None
+    parent_id: Id | None = None
     shared: bool | None = None
 
 
 @router.patch("/folders/{folder_id}")
 def patch_folder(
-    folder_id: int, body: FolderPatch, user: ApiUser, ctx: Ctx, base: BaseUrl
+    folder_id: Id, body: FolderPatch, user: ApiUser, ctx: Ctx, base: BaseUrl
 ) -> dict[str, Any]:
     """Rename and/or move (`parent_id`: null moves to the root); `shared: true` gives the
     folder a public link (`share_url`, a new unguessable address), `shared: false` removes
@@ -308,7 +309,7 @@ def patch_folder(
 
 
 @router.delete("/folders/{folder_id}")
-def delete_folder(folder_id: int, user: ApiUser, ctx: Ctx, force: bool = False) -> dict[str, Any]:
+def delete_folder(folder_id: Id, user: ApiUser, ctx: Ctx, force: bool = False) -> dict[str, Any]:
     """A non-empty folder needs `force=true` (409 otherwise); then everything in it goes."""
     with ctx.db.session() as s:
         codes, keys = folder_service.delete_folder(s, user, folder_id, force=force)

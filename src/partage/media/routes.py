@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from partage.bounds import Id
 from partage.context import Context
 from partage.deps import Address, ApiUser, BaseUrl, Ctx, check_csrf, resolve_auth
 from partage.errors import BadRequest, Forbidden, NotFound, TooLarge
@@ -18,6 +19,7 @@ from partage.files.service import get_by_code, get_owned
 from partage.media import service
 from partage.media.models import JobState, Media
 from partage.media.subtitles import MAX_SUBTITLE_BYTES
+from partage.web.bodylimit import FORM_OVERHEAD, body_limit
 
 router = APIRouter(prefix="/api/v1", tags=["media"])
 
@@ -76,6 +78,7 @@ def _subtitle_json(view: dict[str, Any], sub_id: int) -> dict[str, Any]:
 
 
 @router.post("/files/{code}/subtitles", status_code=201)
+@body_limit(MAX_SUBTITLE_BYTES + FORM_OVERHEAD)
 async def add_subtitle(
     code: str,
     file: UploadFile,
@@ -110,7 +113,7 @@ async def add_subtitle(
 
 
 @router.delete("/files/{code}/subtitles/{subtitle_id}", status_code=204)
-def delete_subtitle(code: str, subtitle_id: int, user: ApiUser, ctx: Ctx) -> Response:
+def delete_subtitle(code: str, subtitle_id: Id, user: ApiUser, ctx: Ctx) -> Response:
     """Remove a subtitle track you uploaded."""
     with ctx.db.session() as s:
         service.remove_subtitle(s, get_owned(s, user, code), subtitle_id)

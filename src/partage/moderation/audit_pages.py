@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from partage.bounds import Id
 from partage.deps import Ctx
 from partage.moderation import audit_export
 from partage.moderation.access import page_moderator
@@ -29,7 +30,7 @@ def audit_page(
     subject: str = "",
     since: str = "",
     until: str = "",
-    before_id: int | None = None,
+    before_id: Id | None = None,
 ) -> Response:
     who = page_moderator(request, ctx)
     if isinstance(who, Response):

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from partage.bounds import Count, Id
 from partage.deps import Ctx
 from partage.moderation import audit_export
 from partage.moderation.access import Moderator
@@ -23,8 +24,8 @@ def list_entries(
     until: str | None = None,
     action: str | None = None,
     subject: str | None = None,
-    before_id: int | None = None,
-    limit: int = 100,
+    before_id: Id | None = None,
+    limit: Count = 100,
 ) -> dict[str, Any]:
     """Entries newest first: `{items, next_before_id}`; pass `next_before_id` back as
     `before_id` for the next (older) page, null on the last one. `since` and `until` are

@@ -11,10 +11,12 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from partage.bounds import Cursor, Id
 from partage.deps import BaseUrl, Ctx
 from partage.errors import BadRequest, InvalidHashList, PartageError
 from partage.moderation import bank_review, banks, screening
 from partage.moderation.access import form_moderator, page_moderator
+from partage.web.bodylimit import FORM_OVERHEAD, body_limit
 from partage.web.i18n import N_
 from partage.web.templating import error_text, render, translate
 
@@ -82,7 +84,7 @@ async def create_bank(request: Request, ctx: Ctx) -> Response:
 
 
 def _bank_page(
-    request: Request, ctx: Ctx, bank_id: int, after: int = 0, error: str | None = None,
+    request: Request, ctx: Ctx, bank_id: Id, after: Cursor = 0, error: str | None = None,
     status: int = 200, bad_lines: dict[int, str] | None = None,
 ) -> Response:  # fmt: skip
     who = page_moderator(request, ctx)
@@ -106,12 +108,13 @@ def _bank_page(
 
 
 @router.get("/moderation/banks/{bank_id}")
-def bank_page(bank_id: int, request: Request, ctx: Ctx, after: int = 0) -> Response:
+def bank_page(bank_id: Id, request: Request, ctx: Ctx, after: Cursor = 0) -> Response:
     return _bank_page(request, ctx, bank_id, after)
 
 
 @router.post("/moderation/banks/{bank_id}/import")
-async def import_page(bank_id: int, request: Request, ctx: Ctx) -> Response:
+@body_limit(MAX_LIST + FORM_OVERHEAD)
+async def import_page(bank_id: Id, request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     moderator = form_moderator(request, ctx, str(form.get("csrf_token") or ""))
     f = form.get("file")
@@ -141,7 +144,7 @@ async def import_page(bank_id: int, request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/moderation/banks/{bank_id}/entries/{entry_id}/delete")
-async def delete_entry_page(bank_id: int, entry_id: int, request: Request, ctx: Ctx) -> Response:
+async def delete_entry_page(bank_id: Id, entry_id: Id, request: Request, ctx: Ctx) -> Response:
     form = await request.form()
     moderator = form_moderator(request, ctx, str(form.get("csrf_token") or ""))
     with ctx.db.session() as s:
@@ -173,7 +176,7 @@ def matches_page(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/moderation/matches/{match_id}/decide")
-async def decide_match_page(match_id: int, request: Request, ctx: Ctx, base: BaseUrl) -> Response:
+async def decide_match_page(match_id: Id, request: Request, ctx: Ctx, base: BaseUrl) -> Response:
     form = await request.form()
     moderator = form_moderator(request, ctx, str(form.get("csrf_token") or ""))
     action = str(form.get("action") or "")

@@ -16,11 +16,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from partage.bounds import Count, Cursor, Id
 from partage.deps import ApiUser, BaseUrl, Ctx
 from partage.errors import BadRequest, TooLarge
 from partage.moderation import bank_review, banks, screening
 from partage.moderation.access import Moderator
 from partage.moderation.references import ReferenceFile
+from partage.web.bodylimit import FORM_OVERHEAD, OWN_LIMIT, body_limit
+from partage.web.jsonbody import read_json
 
 router = APIRouter(tags=["staydown"])
 
@@ -29,10 +32,7 @@ MAX_REFERENCE = 16 * 1024**3  # a reference file, bytes
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise BadRequest("The body must be JSON.") from None
+    return await read_json(request)
 
 
 def _is_form(request: Request) -> bool:
@@ -68,7 +68,7 @@ async def create_bank(request: Request, moderator: Moderator, ctx: Ctx) -> dict[
 
 
 @router.get("/api/v1/banks/{bank_id}")
-def get_bank(bank_id: int, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
+def get_bank(bank_id: Id, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
     with ctx.db.read() as s:
         bank = banks.get_bank(s, user, bank_id)
         found = [x for x in banks.list_banks(s, user) if x[0].id == bank.id]
@@ -77,7 +77,7 @@ def get_bank(bank_id: int, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/api/v1/banks/{bank_id}/entries")
 def list_entries(
-    bank_id: int, user: ApiUser, ctx: Ctx, after: int = 0, limit: int = 100,
+    bank_id: Id, user: ApiUser, ctx: Ctx, after: Cursor = 0, limit: Count = 100,
     kind: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Oldest first; `after` (the last id seen) pages on, `next` is the next page's."""
@@ -89,7 +89,7 @@ def list_entries(
     return {"entries": items, "next": items[-1]["id"] if items and more else None}
 
 
-def _add(ctx: Ctx, user: Any, bank_id: int, entries: list[banks.EntryIn], how: str) -> int:
+def _add(ctx: Ctx, user: Any, bank_id: Id, entries: list[banks.EntryIn], how: str) -> int:
     with ctx.db.session() as s:
         bank = banks.get_bank(s, user, bank_id)
         n = len(banks.add_entries(s, user, bank, entries, how=how))
@@ -99,7 +99,7 @@ def _add(ctx: Ctx, user: Any, bank_id: int, entries: list[banks.EntryIn], how: s
 
 
 @router.post("/api/v1/banks/{bank_id}/entries", status_code=201)
-async def add_entries(request: Request, bank_id: int, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
+async def add_entries(request: Request, bank_id: Id, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
     """`{"entries": [{kind, value, label}]}` or one `{kind, value, label}`; 422 names the
     bad items (numbered from 1). Entries the bank holds already are skipped."""
     body = await _json(request)
@@ -112,7 +112,7 @@ async def add_entries(request: Request, bank_id: int, user: ApiUser, ctx: Ctx) -
 
 @router.delete("/api/v1/banks/{bank_id}/entries/{entry_id}", status_code=204)
 def delete_entry(
-    bank_id: int, entry_id: int, moderator: Moderator, ctx: Ctx, reason: str = ""
+    bank_id: Id, entry_id: Id, moderator: Moderator, ctx: Ctx, reason: str = ""
 ) -> Response:
     with ctx.db.session() as s:
         bank = banks.get_bank(s, moderator, bank_id)
@@ -143,7 +143,8 @@ async def _body(request: Request, limit: int) -> tuple[bytes, str]:
 
 
 @router.post("/api/v1/banks/{bank_id}/import", status_code=201)
-async def import_list(request: Request, bank_id: int, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
+@body_limit(MAX_LIST + FORM_OVERHEAD)
+async def import_list(request: Request, bank_id: Id, user: ApiUser, ctx: Ctx) -> dict[str, Any]:
     """A hash list as the body (CSV `kind,value,label`, or JSON as `export` gives it) or
     as the `file` field of a form. All or nothing: 422 names every bad line."""
     data, ctype = await _body(request, MAX_LIST)
@@ -153,7 +154,7 @@ async def import_list(request: Request, bank_id: int, user: ApiUser, ctx: Ctx) -
 
 
 @router.get("/api/v1/banks/{bank_id}/export")
-def export_list(bank_id: int, user: ApiUser, ctx: Ctx, format: str = "csv") -> Response:  # noqa: A002
+def export_list(bank_id: Id, user: ApiUser, ctx: Ctx, format: str = "csv") -> Response:  # noqa: A002
     with ctx.db.read() as s:
         bank = banks.get_bank(s, user, bank_id)
         body, media = banks.export(s, bank, format)
@@ -163,8 +164,9 @@ def export_list(bank_id: int, user: ApiUser, ctx: Ctx, format: str = "csv") -> R
 
 
 @router.post("/api/v1/banks/{bank_id}/references", status_code=201)
+@body_limit(OWN_LIMIT)  # refused past MAX_REFERENCE or the plan's file size as it streams
 async def add_reference(
-    request: Request, bank_id: int, user: ApiUser, ctx: Ctx, filename: str = "",
+    request: Request, bank_id: Id, user: ApiUser, ctx: Ctx, filename: str = "",
     label: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """A reference file (the body, or the `file` field of a form): partage keeps its
@@ -199,8 +201,8 @@ async def add_reference(
 
 @router.get("/api/v1/moderation/matches")
 def list_matches(
-    moderator: Moderator, ctx: Ctx, outcome: str = "queued", before: int | None = None,
-    limit: int = 100,
+    moderator: Moderator, ctx: Ctx, outcome: str = "queued", before: Cursor | None = None,
+    limit: Count = 100,
 ) -> dict[str, Any]:  # fmt: skip
     """Newest first; `outcome`: queued (default), disabled, dismissed, refused or all."""
     with ctx.db.read() as s:
@@ -212,7 +214,7 @@ def list_matches(
 
 @router.post("/api/v1/moderation/matches/{match_id}/decide")
 async def decide_match(
-    request: Request, match_id: int, moderator: Moderator, ctx: Ctx, base: BaseUrl
+    request: Request, match_id: Id, moderator: Moderator, ctx: Ctx, base: BaseUrl
 ) -> JSONResponse:
     """`{action: "disable"|"dismiss", legal_ground, facts}` (ground and facts default to
     the bank entry's)."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
+from partage.bounds import Count, Offset
 from partage.deps import ApiUser, BaseUrl, Ctx
 from partage.moderation import complaints, counter_notices, statements
 from partage.moderation.access import Moderator
@@ -100,7 +101,7 @@ def moderation_out(s: Session, c: Any) -> dict[str, Any]:
 
 @router.get("/moderation/complaints")
 def complaint_queue(
-    mod: Moderator, ctx: Ctx, status: str | None = None, limit: int = 100, offset: int = 0
+    mod: Moderator, ctx: Ctx, status: str | None = None, limit: Count = 100, offset: Offset = 0
 ) -> dict[str, Any]:
     """Open complaints and counter-notices first, oldest first; `status` filters."""
     wanted = ComplaintStatus(status) if status and status in ComplaintStatus.__members__ else None

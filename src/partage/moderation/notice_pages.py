@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from partage.bounds import Offset
 from partage.deps import Address, BaseUrl, Ctx, check_csrf, resolve_auth
 from partage.errors import BadRequest, IncompleteNotice, PartageError
 from partage.files.download import direct_url
@@ -142,7 +143,7 @@ def _problem_text(request: Request, problem: str) -> str:
 
 
 @router.get("/report/{ref}")
-def receipt_page(ref: str, request: Request, ctx: Ctx, sent: int = 0) -> Response:
+def receipt_page(ref: str, request: Request, ctx: Ctx, sent: Offset = 0) -> Response:
     with ctx.db.session() as s:
         notice = notices.get_by_ref(s, ref)
         r = receipt(s, notice, ctx.settings.complaint_window_days)

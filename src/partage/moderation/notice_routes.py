@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
+from partage.bounds import Count, Offset
 from partage.db import iso
 from partage.deps import Address, BaseUrl, Ctx, resolve_auth
 from partage.errors import BadRequest
@@ -28,6 +29,8 @@ from partage.moderation.decisions import DecisionIn
 from partage.moderation.intake import receive
 from partage.moderation.models import Decision, NoticeStatus
 from partage.moderation.receipts import receipt_json
+from partage.web.i18n import N_
+from partage.web.jsonbody import read_json
 
 router = APIRouter(tags=["moderation"])
 
@@ -40,10 +43,7 @@ def _token_user(request: Request, ctx: Ctx) -> User | None:
 
 @router.post("/api/v1/notices", status_code=201)
 async def post_notice(request: Request, ctx: Ctx, address: Address, base: BaseUrl) -> Any:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest("The body must be JSON: the notice's fields.") from None
+    body = await read_json(request, N_("The body must be JSON: the notice's fields."))
     user = _token_user(request, ctx)
     data = notices.from_json(body)
     lang = body.get("language") if isinstance(body, dict) else None
@@ -77,7 +77,7 @@ def _status(value: str | None) -> NoticeStatus | None:
 
 @router.get("/api/v1/moderation/notices")
 def queue(
-    moderator: Moderator, ctx: Ctx, status: str = "open", limit: int = 50, offset: int = 0
+    moderator: Moderator, ctx: Ctx, status: str = "open", limit: Count = 50, offset: Offset = 0
 ) -> dict[str, Any]:
     limit = max(1, min(limit, 500))
     with ctx.db.session() as s:
@@ -190,10 +190,7 @@ async def reverse(
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise BadRequest("The body must be JSON.") from None
+    return await read_json(request)
 
 
 def decision_json(d: Decision) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from partage.uploads.formdata import FormReceiver
 from partage.uploads.protocol import parse_size
 from partage.uploads.respond import UploadRoute, file_out, files_response
 from partage.uploads.staging import StagedWriter
+from partage.web.bodylimit import OWN_LIMIT, body_limit
 
 
 class _AnyName(Convertor[str]):
@@ -38,6 +39,7 @@ router = APIRouter(prefix="/api/v1/files", tags=["uploads"], route_class=UploadR
 
 
 @router.post("", status_code=201)
+@body_limit(OWN_LIMIT)  # the upload's own limits: the plan's file size and quota
 async def upload_form(
     request: Request, ctx: Ctx, user: ApiUser, base: BaseUrl, address: Address
 ) -> Response:
@@ -74,6 +76,7 @@ async def upload_form(
 
 
 @router.put("/{filename:anyname}", status_code=201)
+@body_limit(OWN_LIMIT)  # the upload's own limits: the plan's file size and quota
 async def upload_raw(
     filename: str, request: Request, ctx: Ctx, user: ApiUser, base: BaseUrl, address: Address
 ) -> Response:

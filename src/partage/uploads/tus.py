@@ -38,6 +38,7 @@ from partage.uploads.protocol import (
     parse_size,
 )
 from partage.uploads.respond import UploadRoute, file_out
+from partage.web.bodylimit import OWN_LIMIT, body_limit
 
 FILE_CODE = "Partage-File-Code"
 
@@ -137,14 +138,20 @@ def _options_headers(max_size: int) -> dict[str, str]:
     }
 
 
-@router.options("")
-@router.options("/{upload_id}")
+@router.options("", status_code=204)
 def options(ctx: Ctx, user: OptionalUser) -> Response:
     limit = max_file_size(user, ctx.settings) if user else ctx.settings.max_upload_size
     return Response(status_code=204, headers=_options_headers(limit))
 
 
+@router.options("/{upload_id}", status_code=204)
+def options_upload(upload_id: str, ctx: Ctx, user: OptionalUser) -> Response:
+    """The same answer as OPTIONS on the collection: tus asks either."""
+    return options(ctx, user)
+
+
 @router.post("", status_code=201)
+@body_limit(OWN_LIMIT)  # the upload's own limits: the plan's file size and quota
 async def create(request: Request, ctx: Ctx, user: ApiUser, base: BaseUrl) -> Response:
     """Create an upload (Upload-Length or Upload-Defer-Length: 1), optionally with its
     first bytes (creation-with-upload), or a final upload from partials (Upload-Concat)."""
@@ -218,6 +225,7 @@ def head(upload_id: str, ctx: Ctx, user: ApiUser, base: BaseUrl) -> Response:
 
 
 @router.patch("/{upload_id}", status_code=204)
+@body_limit(OWN_LIMIT)  # the upload's own limits: the plan's file size and quota
 async def patch(upload_id: str, request: Request, ctx: Ctx, user: ApiUser) -> Response:
     h = request.headers
     ctype = h.get("content-type", "").split(";")[0].strip().lower()

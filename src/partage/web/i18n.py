@@ -44,6 +44,7 @@ EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
         "UnsupportedTusVersion", "OffsetMismatch", "UploadExpired", "UploadBusy", "PastLength",
         "InsufficientStorage", "_MethodNotAllowed", "_Unavailable", "_RangeNotSatisfiable",
         "SubtitleError", "ContentBlocked",
+        "RequestTooLarge", "InvalidEncoding", "InternalError",
     )),
 }  # fmt: skip
 

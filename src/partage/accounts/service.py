@@ -216,23 +216,26 @@ def revoke_token(s: Session, user: User, token_id: int) -> None:
 
 def token_user(
     s: Session, limiter: FailureLimiter, settings: Settings, secret: str, address: str
-) -> User:
+) -> tuple[User, int | None]:
+    """The token's user, and the token's id when its last use is worth writing down
+    (`touch_token`, at most once a minute). The lookup itself writes nothing, so every
+    API request can run in a read transaction: on SQLite a write transaction per
+    request serialized the whole API behind the database's one write lock."""
     key = f"token:address:{address}"
     limiter.check(settings.token_failure_rate_per_address, key, what=N_("token checks"))
     tok = s.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     user = s.get(User, tok.user_id) if tok is not None and tok.revoked_at is None else None
-    if user is None:
+    if tok is None or user is None:
         limiter.fail(settings.token_failure_rate_per_address, key)
         raise NotAuthenticated("Invalid or revoked API token.")
     if not user.is_active:
         raise Forbidden("This account is suspended.")
-    now = utcnow()
-    stale = tok is not None and (
-        tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=1)
-    )
-    if tok is not None and stale:
-        s.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_at=now))
-    return user
+    stale = tok.last_used_at is None or utcnow() - tok.last_used_at > timedelta(minutes=1)
+    return user, tok.id if stale else None
+
+
+def touch_token(s: Session, token_id: int) -> None:
+    s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
 
 
 def list_sessions(s: Session, user: User) -> list[WebSession]:

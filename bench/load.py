@@ -29,6 +29,7 @@ import os
 import random
 import resource
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,7 @@ class Plan:
     folder_ids: list[int]
     timeout: float
     seed: int
+    rate: float = 0.0  # operations per second for all clients together; 0: back to back
 
 
 @dataclass
@@ -153,7 +155,16 @@ async def _client(
     ops, weights = list(plan.mix), list(plan.mix.values())
     owner = {"Authorization": f"Bearer {plan.owner_token}"}
     t0 = plan.start_at
+    # With --rate, each client waits a random (exponential) time between operations,
+    # so that the clients together start about `rate` operations a second.
+    pause = plan.clients / plan.rate if plan.rate else 0.0
+    if pause:
+        await asyncio.sleep(rnd.uniform(0, pause))
     while budget.take():
+        if pause:
+            await asyncio.sleep(rnd.expovariate(1 / pause))
+            if time.time() >= budget.deadline:
+                break
         op = rnd.choices(ops, weights)[0]
         i = rnd.randrange(len(plan.codes))
         if op == "page":
@@ -326,14 +337,19 @@ class Data:
 
 
 def wait_for_jobs(maker: Maker, timeout: float = 120) -> None:
-    """Each file made queues a media probe, which the embedded server runs: let those
+    """Each file made queues a media job, which the embedded server runs: let those
     finish first, so the load does not share the CPU with them."""
+    queue = sqlite3.connect(maker.ctx.settings.data_dir / "jobs.db")
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = maker.sql("SELECT count(*) FROM media WHERE state IN ('queued', 'running')")
-        if not left[0][0]:
-            return
-        time.sleep(0.5)
+    try:
+        while time.monotonic() < deadline:
+            queued = queue.execute("SELECT count(*) FROM task").fetchone()[0]
+            running = maker.sql("SELECT count(*) FROM media WHERE state = 'running'")[0][0]
+            if not queued and not running:
+                return
+            time.sleep(0.5)
+    finally:
+        queue.close()
     print(f"WARNING: media jobs still queued after {timeout:.0f} s", flush=True)
 
 
@@ -576,6 +592,12 @@ def main() -> int:
     ap.add_argument("--uploaders", type=int, default=5, help="accounts the uploads go to")
     ap.add_argument("--mix", type=parse_mix, default=DEFAULT_MIX,
                     help="weights, e.g. page=1,list_files=1 (others 0)")  # fmt: skip
+    ap.add_argument("--rate", type=float, default=0,
+                    help="operations a second for all clients together (0: each client "
+                         "sends its next request as soon as it has the answer)")  # fmt: skip
+    ap.add_argument("--per-op", type=float, default=0, metavar="SECONDS",
+                    help="instead of the mix: each operation alone for SECONDS, with the "
+                         "server CPU time each request costs")  # fmt: skip
     ap.add_argument("--timeout", type=float, default=30, help="per request, seconds")
     ap.add_argument("--redis-outage", metavar="AT:LENGTH", default="",
                     help="scaled mode: kill the bench's Redis AT s into the run, restart it "
@@ -611,9 +633,12 @@ def main() -> int:
         t = time.perf_counter()
         data = populate(dep.server, args.files, args.uploaders, args.seed, args.mode == "embedded")
         print(f"==> {args.files} files made in {time.perf_counter() - t:.1f} s", flush=True)
-        res = run(args, dep, data)
+        if args.per_op:
+            res = per_op(args, dep, data)
+        else:
+            res = run(args, dep, data)
+            print_report(res)
         res["machine_busy_before"] = busy
-        print_report(res)
         args.out.mkdir(parents=True, exist_ok=True)
         out = args.out / f"load-{args.mode}-{datetime.now():%Y%m%d-%H%M%S}.json"
         out.write_text(json.dumps(res, indent=1))
@@ -627,6 +652,34 @@ def main() -> int:
         else:
             subprocess.run(["rm", "-rf", str(tmp)], check=False)
     return 0
+
+
+def per_op(args: argparse.Namespace, dep: Deployment, data: Data) -> dict[str, Any]:
+    """Each operation alone: the server's CPU time per request is what bounds the
+    throughput of one web process (one core at most, the GIL), whatever else runs on
+    the machine; latencies on a busy machine are not."""
+    runs = {}
+    for op in args.mix:
+        sub = argparse.Namespace(**{**vars(args), "mix": {op: 1}, "duration": args.per_op,
+                                    "redis_outage": "", "profile": None})  # fmt: skip
+        runs[op] = run(sub, dep, data)
+        r = runs[op]
+        n = r["rows"]["all"]["requests"]
+        r["server_cpu_ms_per_request"] = r["rss"]["cpu_s"] * 1000 / max(n, 1)
+        print(f"  {op}: {n} requests, {r['rows']['all']['per_s']:.0f}/s, server "
+              f"{r['server_cpu_ms_per_request']:.2f} ms CPU a request", flush=True)  # fmt: skip
+    print(f"\nper operation, {args.clients} clients, {args.per_op:.0f} s each, "
+          f"{args.workers} web worker(s)")  # fmt: skip
+    print(f"{'operation':<11} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'CPU ms/req':>10} {'req/s per core':>14} {'others':>6}  statuses")  # fmt: skip
+    for op, r in runs.items():
+        a, cost = r["rows"]["all"], r["server_cpu_ms_per_request"]
+        st = " ".join(f"{k}:{v}" for k, v in a["statuses"].items())
+        print(f"{op:<11} {a['requests']:>8} {a['per_s']:>7.0f} {a['p50_ms']:>7.0f} "
+              f"{a['p95_ms']:>7.0f} {cost:>10.2f} {1000 / max(cost, 1e-9):>14.0f} "
+              f"{r['others_share']:>6.0%}  {st}")  # fmt: skip
+    return {"mode": args.mode, "per_op_s": args.per_op, "clients": args.clients,
+            "workers": args.workers, "runs": runs}  # fmt: skip
 
 
 def run(args: argparse.Namespace, dep: Deployment, data: Data) -> dict[str, Any]:
@@ -647,7 +700,7 @@ def run(args: argparse.Namespace, dep: Deployment, data: Data) -> dict[str, Any]
              owner_token=data.owner.token, uploader_tokens=[a.token for a in data.uploaders],
              codes=data.codes, direct_urls=data.direct_urls, sizes=data.sizes,
              list_pages=data.list_pages, folder_ids=data.folder_ids, timeout=args.timeout,
-             seed=args.seed)
+             seed=args.seed, rate=args.rate / procs)
         for i in range(procs)
     ]  # fmt: skip
     sampler = Sampler(dep, rss)

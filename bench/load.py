@@ -142,6 +142,11 @@ async def _request(
         r = await c.request(method, url, **kw)
         await r.aread()
         status: str = str(r.status_code)
+        if r.status_code >= 500:  # which failure: the API's error code when it has one
+            try:
+                status += f" {r.json()['error']}"
+            except (ValueError, KeyError, TypeError):
+                pass
     except httpx.HTTPError as e:
         r, status = None, type(e).__name__
     out.append((start - t0, name, status, time.time() - start))

@@ -167,7 +167,8 @@ async def _client(
         await asyncio.sleep(rnd.uniform(0, pause))
     while budget.take():
         if pause:
-            await asyncio.sleep(rnd.expovariate(1 / pause))
+            wait = rnd.expovariate(1 / pause)
+            await asyncio.sleep(min(wait, max(0.0, budget.deadline - time.time())))
             if time.time() >= budget.deadline:
                 break
         op = rnd.choices(ops, weights)[0]

@@ -88,11 +88,14 @@ def resolve_auth(request: Request, ctx: Context) -> Auth:
     header = request.headers.get("authorization", "")
     address = client_address(request, ctx.settings)
     if header.lower().startswith("bearer "):
-        with ctx.db.session() as s:
-            auth = Auth(
-                accounts.token_user(s, ctx.limiter, ctx.settings, header[7:].strip(), address),
-                None,
+        with ctx.db.read() as s:
+            user, stale = accounts.token_user(
+                s, ctx.limiter, ctx.settings, header[7:].strip(), address
             )
+        if stale is not None:
+            with ctx.db.session() as s:
+                accounts.touch_token(s, stale)
+        auth = Auth(user, None)
     elif cookie := request.cookies.get(SESSION_COOKIE):
         with ctx.db.read() as s:
             found = accounts.session_user(s, cookie)

@@ -218,24 +218,27 @@ def revoke_token(s: Session, user: User, token_id: int) -> None:
 
 def token_user(
     s: Session, limiter: FailureLimiter, settings: Settings, secret: str, address: str
-) -> User:
+) -> tuple[User, int | None]:
     """The account of a valid token, whatever failed before from this address (the token is
-    looked up first); only invalid ones count, and slow further invalid ones."""
+    looked up first; only invalid ones count, and slow further invalid ones), and the
+    token's id when its last use is worth writing down (`touch_token`, at most once a
+    minute). The lookup itself writes nothing, so every API request can run in a read
+    transaction: on SQLite a write transaction per request serialized the whole API
+    behind the database's one write lock."""
     tok = s.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     user = s.get(User, tok.user_id) if tok is not None and tok.revoked_at is None else None
     policy = token_policy(settings)
     if not check_secret(limiter, policy, address=address, subject=None, verify=lambda: bool(user)):
         raise NotAuthenticated("Invalid or revoked API token.")
-    assert user is not None
+    assert tok is not None and user is not None
     if not user.is_active:
         raise Forbidden("This account is suspended.")
-    now = utcnow()
-    stale = tok is not None and (
-        tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=1)
-    )
-    if tok is not None and stale:
-        s.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_at=now))
-    return user
+    stale = tok.last_used_at is None or utcnow() - tok.last_used_at > timedelta(minutes=1)
+    return user, tok.id if stale else None
+
+
+def touch_token(s: Session, token_id: int) -> None:
+    s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
 
 
 def list_sessions(s: Session, user: User) -> list[WebSession]:

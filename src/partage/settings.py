@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # Uploads
     upload_expiry: int = Field(default=24 * 3600, ge=60)  # tus abandoned-upload expiry
     max_upload_size: int = Field(default=100 * 1024**3, ge=1)  # hard ceiling for any plan
+    # A long tus PATCH records its durable offset every this many bytes (0: only at its end).
+    upload_checkpoint_bytes: int = Field(default=64 * 1024**2, ge=0)
 
     # Rate limits (`limits` notation)
     login_rate_per_account: str = "10/15minutes"

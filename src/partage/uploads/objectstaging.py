@@ -3,10 +3,12 @@
 With an S3 store, a node keeps only the upload's *tail* on its local disk: the
 bytes since the last part boundary. Whenever the tail reaches the store's part
 size (≥ 5 MiB, S3's minimum), it is sent as the next part of an S3 multipart
-upload, as the bytes arrive. At the end of each PATCH the tail is saved as a
-temporary object (`uploads/<id>.tail`), then the offset, the multipart id and
-the parts are written to the database. So the database never claims a byte the
-store does not hold, and another node continues by fetching the tail.
+upload, as the bytes arrive (a long PATCH's checkpoints record the offset and
+the parts at the first part boundary past each interval). At the end of each
+PATCH the tail is saved as a temporary object (`uploads/<id>.tail`), then the
+offset, the multipart id and the parts are written to the database. So the
+database never claims a byte the store does not hold, and another node
+continues by fetching the tail.
 
 The running SHA-256 stays in the process that received the bytes. When a
 different process continues an upload it cannot rebuild it (S3 cannot read
@@ -265,6 +267,12 @@ class ObjectAppend(Append):
         self.base += size
         self.spilled = True
         await anyio.to_thread.run_sync(self._renew)
+
+    def durable_offset(self) -> int:
+        return self.base  # the parts sent; the local tail is not durable until saved
+
+    def _make_durable(self) -> None:
+        """The parts are in the store already; a resume fetches no tail (its length is 0)."""
 
     def _rollback(self) -> None:
         if not self.spilled:

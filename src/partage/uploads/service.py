@@ -247,6 +247,7 @@ def begin_append(
         checksum=checksum,
         persist=persist,
         complete=complete,
+        checkpoint_every=ctx.settings.upload_checkpoint_bytes,
     )
 
 
@@ -375,6 +376,7 @@ def _begin_object_append(
         staging=staging, renew=renew, upload_id=upload_id, fd=fd, start=start, length=length,
         limit=limit, limit_error=error, sha=None if partial else sha, checksum=checksum,
         persist=persist, complete=complete, hash_later=not partial,
+        checkpoint_every=ctx.settings.upload_checkpoint_bytes,
     )  # fmt: skip
     append.on_close = lambda: release_lease(ctx, upload_id, holder)
     return append

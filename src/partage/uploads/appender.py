@@ -27,7 +27,8 @@ from typing import Any
 
 import anyio
 
-from partage.errors import ChecksumMismatch, PartageError
+from partage.diskfull import is_disk_full
+from partage.errors import ChecksumMismatch, InsufficientStorage, PartageError
 from partage.uploads.protocol import Checksum
 from partage.uploads.staging import (
     WRITEBACK_STEP,
@@ -85,6 +86,7 @@ class Append:
 
     spill_at: float = float("inf")  # tail size that triggers `spill_part` (object stores)
     on_close: Callable[[], None] | None = None  # e.g. release the upload's lease
+    on_full: Callable[[], None] | None = None  # remove the upload and its staged bytes
 
     def __init__(
         self,
@@ -122,6 +124,7 @@ class Append:
         self.checkpoint_every = 0 if checksum else checkpoint_every
         self.saved = start  # the offset last recorded in the database
         self.sha_saved = self.sha_at_start  # the running hash at `saved`
+        self.full = False  # the disk filled up under this upload
         os.lseek(fd, start - base, os.SEEK_SET)
 
     async def receive(self, stream: AsyncIterator[bytes]) -> None:
@@ -136,6 +139,8 @@ class Append:
             try:
                 write_all(fd, chunk)
             except OSError as exc:
+                if is_disk_full(exc):
+                    raise self._out_of_space() from exc
                 raise_storage_error(exc)
             if sha is not None:
                 sha.update(chunk)
@@ -162,14 +167,37 @@ class Append:
         point = self.durable_offset()
         if self.length is not None and point >= self.length:
             return  # the end of the upload: `finish` completes it
-        self._make_durable()
-        self._persist(point, True)
+        try:
+            self._make_durable()
+            self._persist(point, True)
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise self._out_of_space() from exc
+            raise
         self.saved = point
         if self.sha is not None and point == self.pos:
             self.sha_saved = self.sha.copy()
 
     def _make_durable(self) -> None:
         os.fsync(self.fd)
+
+    def _out_of_space(self) -> InsufficientStorage:
+        self.full = True
+        return InsufficientStorage(
+            "The server is out of disk space: this upload was removed to free the space it "
+            "took; start it again later."
+        )
+
+    def _drop(self) -> None:
+        """Free what a full disk left of this upload now: kept for its expiry (24 h), the
+        staged bytes would keep the disk full for everyone."""
+        self.close()
+        if self.on_full is None:
+            return
+        try:
+            self.on_full()
+        except Exception:
+            log.exception("upload %s: could not remove it after the disk filled up", self.upload_id)
 
     async def spill_part(self) -> None:
         """Send a full part of the staging file elsewhere (see `objectstaging`)."""
@@ -220,12 +248,21 @@ class Append:
                 return AppendResult(self.pos, self.length, None, code)
             expires = self._record()
             return AppendResult(self.pos, self.length, expires)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            error = self._out_of_space()
+            self._drop()
+            raise error from exc
         finally:
             self.close()
 
     def abort(self) -> None:
         """The body stopped early (client gone, error): keep what arrived, unless it
         cannot be trusted (a checksum could not be verified, a limit was crossed)."""
+        if self.full:
+            self._drop()
+            return
         try:
             if self.discard or self.checksum is not None:
                 self._rollback()

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from partage.errors import PartageError
+from partage.diskfull import is_disk_full
+from partage.errors import InsufficientStorage, PartageError
 
 _HTTP_CODES = {
     400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
@@ -85,3 +87,14 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             message = f"{request.method} is not allowed here."
         return error_response(request, exc.status_code, code, message, exc.headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(OSError)
+    async def _disk_full(request: Request, exc: Exception) -> Response:
+        """A full disk under the database or the data dir: 507, not a 500; any other
+        such error goes on to the catch-all."""
+        if not is_disk_full(exc):
+            raise exc
+        return await _domain(
+            request, InsufficientStorage("The server is out of disk space; try again later.")
+        )

@@ -4,7 +4,9 @@ Run: .venv/bin/python bench/startup.py [--runs 7] [--wait-idle 300] [--importtim
 
 The first start creates the data dir (migrations, the admin account); it is reported
 on its own. The figure is the median of the restarts that follow, on that data dir,
-each from the process being started to the first 200 from `/healthz`. It also reports
+each from the process being started to the first 200 from `/healthz`, with the CPU
+seconds serve's processes had used by then (other work on the machine hardly moves
+that figure, unlike the wall time). It also reports
 when "partage listening on …" was printed, relative to that first 200 (it must not
 come before it). `--importtime` prints the slowest imports of one start (main process
 and web worker alike: `PYTHONPROFILEIMPORTTIME`).
@@ -29,10 +31,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness as h  # noqa: E402
 
 LISTENING = b"partage listening on"
+TICK = os.sysconf("SC_CLK_TCK")
 
 
-def one_start(data_dir: Path, log: Path, importtime: bool = False) -> tuple[float, float | None]:
-    """Seconds to the first 200, and when the "listening" line came relative to it."""
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group:
+    a figure that other work on the machine hardly moves, unlike the wall time."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
+
+
+def one_start(
+    data_dir: Path, log: Path, importtime: bool = False
+) -> tuple[float, float | None, float]:
+    """Seconds to the first 200, when the "listening" line came relative to it, and the
+    CPU seconds serve's processes had used by then."""
     port = h.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTAGE_")}
     env.update(PARTAGE_DATA_DIR=str(data_dir), PARTAGE_ADMIN_EMAIL="admin@example.org",
@@ -54,6 +75,7 @@ def one_start(data_dir: Path, log: Path, importtime: bool = False) -> tuple[floa
                 try:
                     if httpx.get(url, timeout=1).status_code == 200:
                         ready = time.monotonic() - t0
+                        cpu = group_cpu(proc.pid)
                         break
                 except httpx.HTTPError:
                     pass
@@ -67,7 +89,7 @@ def one_start(data_dir: Path, log: Path, importtime: bool = False) -> tuple[floa
                 time.sleep(0.02)
         finally:
             h.stop_group(proc)
-    return ready, None if listened is None else listened - ready
+    return ready, None if listened is None else listened - ready, cpu
 
 
 def slowest_imports(log: Path, n: int = 25) -> list[tuple[int, str]]:
@@ -91,21 +113,24 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="partage-startup-"))
     try:
         data, log = tmp / "data", tmp / "serve.log"
-        first, _ = one_start(data, log)
-        print(f"first start (new data dir): {first:.2f} s to the first 200", flush=True)
-        times, gaps = [], []
+        first, _, cpu = one_start(data, log)
+        print(f"first start (new data dir): {first:.2f} s to the first 200, {cpu:.2f} s of CPU",
+              flush=True)  # fmt: skip
+        times, gaps, cpus = [], [], []
         for i in range(args.runs):
             if args.wait_idle:
                 h.wait_idle(args.wait_idle, quiet=True)
-            ready, gap = one_start(data, log)
+            ready, gap, cpu = one_start(data, log)
             times.append(ready)
+            cpus.append(cpu)
             if gap is not None:
                 gaps.append(gap)
             shown = "never" if gap is None else f"{gap:+.2f} s"
-            print(f"  restart {i + 1}: {ready:.2f} s; 'listening' printed {shown} from it",
-                  flush=True)  # fmt: skip
+            print(f"  restart {i + 1}: {ready:.2f} s ({cpu:.2f} s of CPU); 'listening' "
+                  f"printed {shown} from it", flush=True)  # fmt: skip
         print(f"restart, median of {len(times)}: {h.median(times):.2f} s to the first 200 "
-              f"(min {min(times):.2f}, max {max(times):.2f}); 'listening' printed "
+              f"(min {min(times):.2f}, max {max(times):.2f}), {h.median(cpus):.2f} s of CPU; "
+              f"'listening' printed "
               f"{max(gaps):+.2f} s from it at the latest", flush=True)  # fmt: skip
         if args.importtime:
             one_start(data, log, importtime=True)

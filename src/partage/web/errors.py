@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
@@ -88,11 +89,14 @@ def install(app: FastAPI) -> None:
             message = f"{request.method} is not allowed here."
         return error_response(request, exc.status_code, code, message, exc.headers)
 
+    # Not OSError: Starlette turns an exception that has a handler into a RuntimeError
+    # once the response has started, and a client gone mid-download is an OSError.
+    # ENOSPC from files is mapped where they are written (uploads.staging).
     @app.exception_handler(SQLAlchemyError)
-    @app.exception_handler(OSError)
+    @app.exception_handler(sqlite3.Error)  # the embedded job queue's (huey) own SQLite
     async def _disk_full(request: Request, exc: Exception) -> Response:
-        """A full disk under the database or the data dir: 507, not a 500; any other
-        such error goes on to the catch-all."""
+        """A full disk under the database: 507, not a 500; any other database error goes
+        on to the catch-all."""
         if not is_disk_full(exc):
             raise exc
         return await _domain(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import multiprocessing
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,17 @@ def answers(host: str, port: int) -> bool:
         return False
     finally:
         conn.close()
+
+
+def spawn_without_main() -> None:
+    """Spawned processes re-import the main module (`partage.cli.main`: typer, rich,
+    httpx, every command), a third of a web worker's imports, for nothing: granian's
+    worker entry point lives in granian. Without a module name or a file to import
+    from, multiprocessing leaves the child's `__main__` empty."""
+    main = sys.modules["__main__"]
+    main.__spec__ = None
+    if hasattr(main, "__file__"):
+        del main.__file__
 
 
 def when_ready(host: str, port: int, then: Callable[[], None]) -> threading.Thread:
@@ -88,6 +100,7 @@ def register(app: typer.Typer) -> None:
         # SQLite's global mutex at that instant (seen: a worker hung forever on
         # its first query). Spawned workers start clean.
         multiprocessing.set_start_method("spawn", force=True)
+        spawn_without_main()
         running: list[jobs.Jobs] = []
 
         def ready() -> None:

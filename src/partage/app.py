@@ -106,8 +106,10 @@ def asgi() -> object:
     Runs in each web worker process, which inherits no logging set-up: configure it here."""
     from partage.files.download import with_direct_downloads
     from partage.ops import logs
+    from partage.ops.lifecycle import die_with_parent
     from partage.ops.middleware import OpsMiddleware
 
+    die_with_parent()
     settings = get_settings()
     logs.configure(settings)
     pages = create_app(settings)

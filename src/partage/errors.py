@@ -94,6 +94,12 @@ class QuotaExceeded(PartageError):
     status, code = 413, "quota_exceeded"
 
 
+class InsufficientStorage(PartageError):
+    """The disk (or the database's) is full."""
+
+    status, code = 507, "insufficient_storage"
+
+
 class UnsupportedMediaType(PartageError):
     status, code = 415, "unsupported_media_type"
 

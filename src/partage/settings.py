@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     max_upload_size: int = Field(default=100 * 1024**3, ge=1)  # hard ceiling for any plan
     # Any other request body (JSON, forms): refused with 413 past this, while it is read.
     max_request_body: int = Field(default=1024**2, ge=1024)
+    # A long tus PATCH records its durable offset every this many bytes (0: only at its end).
+    upload_checkpoint_bytes: int = Field(default=64 * 1024**2, ge=0)
 
     # Rate limits (`limits` notation)
     login_rate_per_account: str = "10/15minutes"

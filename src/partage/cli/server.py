@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import multiprocessing
+import sys
+import threading
+import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -11,6 +16,55 @@ from rich.console import Console
 from partage.cli.common import DataDir, checked_settings, load_settings
 
 console = Console()
+
+READY_POLL = 0.05  # seconds between two looks at the port while the web worker starts
+
+
+def _local_address(host: str) -> str:
+    """Where this machine reaches a server listening on `host` (any address: loopback)."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 (compared with, not bound to)
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
+
+
+def answers(host: str, port: int) -> bool:
+    """The web worker answers /healthz (a bound port alone is not enough: granian binds
+    it in this process long before its worker has imported the app)."""
+    conn = http.client.HTTPConnection(_local_address(host), port, timeout=2)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def spawn_without_main() -> None:
+    """Spawned processes re-import the main module (`partage.cli.main`: typer, rich,
+    httpx, every command), a third of a web worker's imports, for nothing: granian's
+    worker entry point lives in granian. Without a module name or a file to import
+    from, multiprocessing leaves the child's `__main__` empty."""
+    main = sys.modules["__main__"]
+    main.__spec__ = None
+    if hasattr(main, "__file__"):
+        del main.__file__
+
+
+def when_ready(host: str, port: int, then: Callable[[], None]) -> threading.Thread:
+    """Call `then` once the server answers, from a thread (granian.serve() blocks the main
+    thread until the end)."""
+
+    def wait() -> None:
+        while not answers(host, port):
+            time.sleep(READY_POLL)
+        then()
+
+    thread = threading.Thread(target=wait, name="ready", daemon=True)
+    thread.start()
+    return thread
 
 
 def register(app: typer.Typer) -> None:
@@ -46,12 +100,19 @@ def register(app: typer.Typer) -> None:
         # SQLite's global mutex at that instant (seen: a worker hung forever on
         # its first query). Spawned workers start clean.
         multiprocessing.set_start_method("spawn", force=True)
-        consumer = None
-        if ctx.settings.queue_url:
-            console.print("jobs: on the Redis queue; run `partage worker` to process them")
-        else:
-            consumer = jobs.start_consumer()
-        console.print(f"partage listening on http://{host}:{port}/", highlight=False)
+        spawn_without_main()
+        running: list[jobs.Jobs] = []
+
+        def ready() -> None:
+            console.print(f"partage listening on http://{host}:{port}/", highlight=False)
+            # The embedded job consumer starts once the web worker answers: its imports
+            # and the periodic jobs it runs at once would slow the worker's start.
+            if ctx.settings.queue_url:
+                console.print("jobs: on the Redis queue; run `partage worker` to process them")
+            else:
+                running.append(jobs.start_consumer())
+
+        when_ready(host, port, ready)
         try:
             Granian(
                 "partage.app:asgi",
@@ -64,7 +125,7 @@ def register(app: typer.Typer) -> None:
                 log_dictconfig=logs.granian_dictconfig(settings),
             ).serve()
         finally:
-            if consumer is not None:
+            for consumer in running:
                 consumer.stop()
 
     @app.command()

@@ -5,6 +5,12 @@ SHA-256 in the event loop: no thread hop and no database access per chunk.
 The running hash lives in this process between PATCHes, keyed by upload id
 and offset; when it is missing or stale (restart, another worker) it is
 rebuilt from the staged bytes.
+
+A long PATCH records a checkpoint every `checkpoint_every` bytes (the setting
+`upload_checkpoint_bytes`): the bytes so far are fsynced, then the offset is
+written to the database, so a crash mid-PATCH loses at most that much. A PATCH
+with `Upload-Checksum` records none: its bytes count only once the whole body
+is verified.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from partage.errors import ChecksumMismatch, PartageError
+import anyio
+
+from partage.diskfull import is_disk_full
+from partage.errors import ChecksumMismatch, InsufficientStorage, PartageError
 from partage.uploads.protocol import Checksum
 from partage.uploads.staging import (
     WRITEBACK_STEP,
@@ -77,6 +86,7 @@ class Append:
 
     spill_at: float = float("inf")  # tail size that triggers `spill_part` (object stores)
     on_close: Callable[[], None] | None = None  # e.g. release the upload's lease
+    on_full: Callable[[], None] | None = None  # remove the upload and its staged bytes
 
     def __init__(
         self,
@@ -93,6 +103,7 @@ class Append:
         complete: Callable[[str | None], str],
         base: int = 0,
         hash_later: bool = False,
+        checkpoint_every: int = 0,
     ) -> None:
         self.upload_id = upload_id
         self.fd = fd
@@ -110,10 +121,15 @@ class Append:
         self.discard = False
         self.base = base
         self.hash_later = hash_later  # complete even without a running hash
+        self.checkpoint_every = 0 if checksum else checkpoint_every
+        self.saved = start  # the offset last recorded in the database
+        self.sha_saved = self.sha_at_start  # the running hash at `saved`
+        self.full = False  # the disk filled up under this upload
         os.lseek(fd, start - base, os.SEEK_SET)
 
     async def receive(self, stream: AsyncIterator[bytes]) -> None:
         fd, sha, chk, limit = self.fd, self.sha, self.chunk_hash, self.limit
+        every = self.checkpoint_every
         pos = flushed = self.pos
         async for chunk in stream:
             n = len(chunk)
@@ -123,6 +139,8 @@ class Append:
             try:
                 write_all(fd, chunk)
             except OSError as exc:
+                if is_disk_full(exc):
+                    raise self._out_of_space() from exc
                 raise_storage_error(exc)
             if sha is not None:
                 sha.update(chunk)
@@ -137,17 +155,61 @@ class Append:
             elif pos - flushed >= WRITEBACK_STEP:
                 start_writeback(fd, flushed - self.base, pos - flushed)
                 flushed = pos
+            if every and self.durable_offset() - self.saved >= every:
+                await anyio.to_thread.run_sync(self.checkpoint)
+
+    def durable_offset(self) -> int:
+        """Up to where a checkpoint now would make the upload durable."""
+        return self.pos
+
+    def checkpoint(self) -> None:
+        """Make the bytes received so far durable and record their offset (in a thread)."""
+        point = self.durable_offset()
+        if self.length is not None and point >= self.length:
+            return  # the end of the upload: `finish` completes it
+        try:
+            self._make_durable()
+            self._persist(point, True)
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise self._out_of_space() from exc
+            raise
+        self.saved = point
+        if self.sha is not None and point == self.pos:
+            self.sha_saved = self.sha.copy()
+
+    def _make_durable(self) -> None:
+        os.fsync(self.fd)
+
+    def _out_of_space(self) -> InsufficientStorage:
+        self.full = True
+        return InsufficientStorage(
+            "The server is out of disk space: this upload was removed to free the space it "
+            "took; start it again later."
+        )
+
+    def _drop(self) -> None:
+        """Free what a full disk left of this upload now: kept for its expiry (24 h), the
+        staged bytes would keep the disk full for everyone."""
+        self.close()
+        if self.on_full is None:
+            return
+        try:
+            self.on_full()
+        except Exception:
+            log.exception("upload %s: could not remove it after the disk filled up", self.upload_id)
 
     async def spill_part(self) -> None:
         """Send a full part of the staging file elsewhere (see `objectstaging`)."""
 
     def _rollback(self) -> None:
-        """Forget this PATCH's bytes: the file and the running hash go back to the start."""
-        os.ftruncate(self.fd, self.start - self.base)
-        self.pos = self.start
-        self.sha = self.sha_at_start
+        """Forget this PATCH's unrecorded bytes: the file and the running hash go back to
+        the last checkpoint (the start, when there was none)."""
+        os.ftruncate(self.fd, self.saved - self.base)
+        self.pos = self.saved
+        self.sha = self.sha_saved
         if self.sha is not None:
-            keep_state(self.upload_id, self.start, self.sha.copy())
+            keep_state(self.upload_id, self.saved, self.sha.copy())
 
     def _sync(self) -> None:
         if os.fstat(self.fd).st_size != self.pos - self.base:
@@ -186,12 +248,21 @@ class Append:
                 return AppendResult(self.pos, self.length, None, code)
             expires = self._record()
             return AppendResult(self.pos, self.length, expires)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            error = self._out_of_space()
+            self._drop()
+            raise error from exc
         finally:
             self.close()
 
     def abort(self) -> None:
         """The body stopped early (client gone, error): keep what arrived, unless it
         cannot be trusted (a checksum could not be verified, a limit was crossed)."""
+        if self.full:
+            self._drop()
+            return
         try:
             if self.discard or self.checksum is not None:
                 self._rollback()

@@ -25,7 +25,3 @@ class UploadBusy(PartageError):
 
 class PastLength(PartageError):
     status, code = 413, "past_upload_length"
-
-
-class InsufficientStorage(PartageError):
-    status, code = 507, "insufficient_storage"

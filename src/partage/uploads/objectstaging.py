@@ -3,10 +3,12 @@
 With an S3 store, a node keeps only the upload's *tail* on its local disk: the
 bytes since the last part boundary. Whenever the tail reaches the store's part
 size (≥ 5 MiB, S3's minimum), it is sent as the next part of an S3 multipart
-upload, as the bytes arrive. At the end of each PATCH the tail is saved as a
-temporary object (`uploads/<id>.tail`), then the offset, the multipart id and
-the parts are written to the database. So the database never claims a byte the
-store does not hold, and another node continues by fetching the tail.
+upload, as the bytes arrive (a long PATCH's checkpoints record the offset and
+the parts at the first part boundary past each interval). At the end of each
+PATCH the tail is saved as a temporary object (`uploads/<id>.tail`), then the
+offset, the multipart id and the parts are written to the database. So the
+database never claims a byte the store does not hold, and another node
+continues by fetching the tail.
 
 The running SHA-256 stays in the process that received the bytes. When a
 different process continues an upload it cannot rebuild it (S3 cannot read
@@ -15,6 +17,9 @@ computed once from the assembled object at completion, in a streaming read.
 
 Only one request writes to an upload at a time, on any node: a PATCH takes a
 lease on the upload's row (a conditional UPDATE) and renews it with every part.
+The lease names the process that holds it (pid, machine), so after a crash the
+same machine takes over a dead process's lease at once instead of answering 423
+until it runs out.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import errno
 import hashlib
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -209,8 +215,36 @@ def sweep(store: S3BlobStore, live: set[str], cutoff: datetime) -> int:
 # -- leases ---------------------------------------------------------------------------
 
 
+def _machine() -> str:
+    """This machine in this boot: a pid means something only there."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except OSError:
+        boot = ""
+    return hashlib.sha256(f"{socket.gethostname()}/{boot}".encode()).hexdigest()[:16]
+
+
+MACHINE = _machine()
+
+
 def new_holder() -> str:
-    return secrets.token_hex(16)
+    return f"{os.getpid()}@{MACHINE}:{secrets.token_hex(8)}"
+
+
+def holder_dead(holder: str | None) -> bool:
+    """The lease was taken by a process of this machine that no longer runs (killed);
+    a holder elsewhere, or alive, or unknown, is left to its lease's end."""
+    pid, _, rest = (holder or "").partition("@")
+    if rest.partition(":")[0] != MACHINE or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, someone else's
+        return False
+    return False
 
 
 def take_lease(ctx: Context, upload_id: str, holder: str) -> bool:
@@ -227,6 +261,16 @@ def take_lease(ctx: Context, upload_id: str, holder: str) -> bool:
                     Upload.lease_holder == holder,
                 )
             )  # fmt: skip
+            .values(lease_holder=holder, lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        )
+        if done.rowcount:  # type: ignore[attr-defined]
+            return True
+        row = s.get(Upload, upload_id)
+        if row is None or not holder_dead(row.lease_holder):
+            return False
+        done = s.execute(  # the holder was killed: take its lease over
+            update(Upload)
+            .where(Upload.id == upload_id, Upload.lease_holder == row.lease_holder)
             .values(lease_holder=holder, lease_until=now + timedelta(seconds=LEASE_SECONDS))
         )
         return bool(done.rowcount)  # type: ignore[attr-defined]
@@ -265,6 +309,12 @@ class ObjectAppend(Append):
         self.base += size
         self.spilled = True
         await anyio.to_thread.run_sync(self._renew)
+
+    def durable_offset(self) -> int:
+        return self.base  # the parts sent; the local tail is not durable until saved
+
+    def _make_durable(self) -> None:
+        """The parts are in the store already; a resume fetches no tail (its length is 0)."""
 
     def _rollback(self) -> None:
         if not self.spilled:

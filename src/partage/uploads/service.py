@@ -236,7 +236,7 @@ def begin_append(
         assert length is not None and spec is not None and sha256 is not None
         return _complete(ctx, user, upload_id, Staged(path, sha256, length, spec))
 
-    return Append(
+    append = Append(
         upload_id=upload_id,
         fd=fd,
         start=start,
@@ -247,7 +247,10 @@ def begin_append(
         checksum=checksum,
         persist=persist,
         complete=complete,
+        checkpoint_every=ctx.settings.upload_checkpoint_bytes,
     )
+    append.on_full = lambda: _drop_staged(ctx, upload_id)
+    return append
 
 
 def _busy() -> UploadBusy:
@@ -375,9 +378,24 @@ def _begin_object_append(
         staging=staging, renew=renew, upload_id=upload_id, fd=fd, start=start, length=length,
         limit=limit, limit_error=error, sha=None if partial else sha, checksum=checksum,
         persist=persist, complete=complete, hash_later=not partial,
+        checkpoint_every=ctx.settings.upload_checkpoint_bytes,
     )  # fmt: skip
     append.on_close = lambda: release_lease(ctx, upload_id, holder)
+    append.on_full = lambda: _drop_staged(ctx, upload_id, staging)
     return append
+
+
+def _drop_staged(ctx: Context, upload_id: str, staging: ObjectStaging | None = None) -> None:
+    """The disk filled up under this upload: remove it and its staged bytes now (see
+    `Append._drop`). The file goes first: the database may need the space it frees."""
+    staging_file(ctx, upload_id).unlink(missing_ok=True)
+    drop_state(upload_id)
+    if staging is not None:
+        staging.discard()
+    with ctx.db.session() as s:
+        row = s.get(Upload, upload_id)
+        if row is not None and row.completed_at is None:
+            s.delete(row)
 
 
 def _declare_length(s: Session, ctx: Context, user: User, row: Upload, length: int) -> None:

@@ -19,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from partage.errors import PartageError
-from partage.uploads.errors import InsufficientStorage
+from partage.errors import InsufficientStorage, PartageError
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 READ_CHUNK = 1 << 20

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from partage.errors import PartageError
+from partage.diskfull import is_disk_full
+from partage.errors import InsufficientStorage, PartageError
 
 _HTTP_CODES = {
     400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
@@ -85,3 +88,17 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             message = f"{request.method} is not allowed here."
         return error_response(request, exc.status_code, code, message, exc.headers)
+
+    # Not OSError: Starlette turns an exception that has a handler into a RuntimeError
+    # once the response has started, and a client gone mid-download is an OSError.
+    # ENOSPC from files is mapped where they are written (uploads.staging).
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(sqlite3.Error)  # the embedded job queue's (huey) own SQLite
+    async def _disk_full(request: Request, exc: Exception) -> Response:
+        """A full disk under the database: 507, not a 500; any other database error goes
+        on to the catch-all."""
+        if not is_disk_full(exc):
+            raise exc
+        return await _domain(
+            request, InsufficientStorage("The server is out of disk space; try again later.")
+        )

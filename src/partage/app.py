@@ -105,8 +105,10 @@ def asgi() -> object:
     from partage.files.download import with_direct_downloads
     from partage.ops import logs
     from partage.ops.middleware import OpsMiddleware
+    from partage.web.headers import SecurityHeaders
 
     settings = get_settings()
     logs.configure(settings)
     app = with_direct_downloads(create_app(settings))
-    return OpsMiddleware(app, access_log=settings.access_log)
+    # Outermost: error answers made by the layers below get the headers too.
+    return SecurityHeaders(OpsMiddleware(app, access_log=settings.access_log), settings)

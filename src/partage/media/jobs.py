@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from partage.context import Context
 from partage.db import utcnow
+from partage.files.blobs import is_document_image
 from partage.files.models import Blob
 from partage.media.models import JobState, Media, MediaKind
 from partage.ops.metrics import observe_media_job
@@ -35,6 +36,8 @@ _EARLY = timedelta(seconds=5)  # a scheduled retry may wake a little early
 
 
 def wants_processing(mime: str) -> bool:
+    if is_document_image(mime):
+        return False
     return mime.startswith(_MEDIA_MAJOR) or mime in _PROBE_ANYWAY
 
 

@@ -28,6 +28,7 @@ import anyio
 from sqlalchemy import delete
 
 from partage.context import Context
+from partage.files.blobs import is_document_image
 from partage.files.models import Blob
 from partage.media import jobs
 from partage.media.direct import direct_play, needs_faststart, remux_faststart, transcode_audio
@@ -139,6 +140,9 @@ def _run(ctx: Context, job: _Job) -> None:
         if blob is None:
             return  # deleted meanwhile: nothing to do
         sha, key, mime = blob.sha256, blob.storage_key, blob.mime
+    if is_document_image(mime):  # a job queued before SVG was skipped (or retried)
+        job.save(kind=MediaKind.other)
+        return
     job.save(playable=False, hls=None, hls_complete=False, poster=False, direct=None)
     outputs = outputs_for(ctx)
     outputs.reset(sha)

@@ -160,6 +160,25 @@ def fail(ctx: Context, blob_id: int, message: str, *, retry: bool, bad_input: bo
     return again
 
 
+def keep_previous(ctx: Context, blob_id: int, message: str) -> None:
+    """A re-run stopped before its outputs were swapped in: the previous run's outputs,
+    still in place and still described by the row, stand; the note says what happened."""
+    with ctx.db.session() as s:
+        s.execute(
+            update(Media)
+            .where(Media.blob_id == blob_id)
+            .values(
+                state=JobState.done,
+                progress=100.0,
+                finished_at=utcnow(),
+                last_error=message[:4000],
+                not_before=None,
+                cancel_requested=False,
+            )
+        )
+    log.warning("media job %s: %s", blob_id, message)
+
+
 def request_retry(s: Session, m: Media) -> None:
     """An administrator's re-run: back to queued from whatever state, outputs redone."""
     m.state = JobState.queued

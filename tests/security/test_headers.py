@@ -120,6 +120,20 @@ def test_every_page_kind_carries_the_headers(
         assert r.headers["x-content-type-options"] == "nosniff"
 
 
+def test_api_docs_page_may_start_swagger_ui(server: Server) -> None:
+    """Swagger UI starts from an inline script: its page has a policy of its own, and
+    is still framed by the site only."""
+    r = httpx.get(f"{server.url}/api/docs")
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self' 'unsafe-inline'" in csp and "frame-ancestors 'self'" in csp
+    assert r.headers["x-frame-options"] == "SAMEORIGIN"
+    assert (
+        "frame-ancestors 'self'"
+        in httpx.get(f"{server.url}/api/v1/openapi.json").headers["content-security-policy"]
+    )
+
+
 def test_embed_keeps_its_own_frame_ancestors(server: Server, video: tuple[Any, str]) -> None:
     _, code = video
     r = httpx.get(f"{server.url}/embed/{code}", headers=HTML)

@@ -66,6 +66,24 @@ def page_policy(settings: Settings, *, frame_ancestors: str = "'self'") -> str:
     )
 
 
+# The API's Swagger UI (FastAPI's page) starts itself with an inline script and may
+# load its assets from a CDN: it gets a policy of its own, still framed by the site
+# only. It shows the public API description, no user data.
+DOCS_PATHS = frozenset({"/api/docs", "/api/docs/oauth2-redirect"})
+DOCS_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "img-src 'self' data: https://fastapi.tiangolo.com",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+
 class SecurityHeaders:
     """Pure ASGI: adds the headers to `http.response.start` without touching bodies, so
     streamed downloads and `pathsend` keep working."""
@@ -82,17 +100,19 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        policy = DOCS_POLICY.encode() if scope.get("path") in DOCS_PATHS else self.policy
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self.add(list(message.get("headers", [])))
+                message["headers"] = self.add(list(message.get("headers", [])), policy)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    def add(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    def add(self, headers: list[tuple[bytes, bytes]], policy: bytes) -> list[tuple[bytes, bytes]]:
         present = {name.lower() for name, _ in headers}
         if b"content-security-policy" not in present:
-            headers.append((b"content-security-policy", self.policy))
+            headers.append((b"content-security-policy", policy))
             if b"x-frame-options" not in present:
                 headers.append((b"x-frame-options", b"SAMEORIGIN"))
         if b"x-content-type-options" not in present:

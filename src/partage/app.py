@@ -108,6 +108,7 @@ def asgi() -> object:
     from partage.ops import logs
     from partage.ops.lifecycle import die_with_parent
     from partage.ops.middleware import OpsMiddleware
+    from partage.web.headers import SecurityHeaders
 
     die_with_parent()
     settings = get_settings()
@@ -115,4 +116,5 @@ def asgi() -> object:
     pages = create_app(settings)
     app = with_direct_downloads(pages)
     app = guard.Guard(app, pages=pages, max_body=settings.max_request_body)
-    return OpsMiddleware(app, access_log=settings.access_log)
+    # Outermost: error answers made by the layers below (the guard's too) get the headers.
+    return SecurityHeaders(OpsMiddleware(app, access_log=settings.access_log), settings)

@@ -177,3 +177,28 @@ def test_unreadable_fallback_store_stops_serve(tmp_path: Path) -> None:
     line = done.stderr.strip()
     assert line.startswith("partage: PARTAGE_STORAGE_FALLBACK_URL=ftp://"), line
     assert "unsupported storage URL" in line and len(line.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_invalid_settings_give_one_line_each_and_status_2(tmp_path: Path, command: str) -> None:
+    """A value that breaks a rule (not a traceback): one line per setting, naming it,
+    the value and the rule."""
+    done = _serve(
+        tmp_path, command,
+        PARTAGE_DIRECT_LINK_TTL="5", PARTAGE_STREAM_TOKEN_TTL="soon", PARTAGE_DELIVERY="ftp",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "ValidationError" not in done.stderr
+    assert sorted(done.stderr.strip().splitlines()) == [
+        "partage: PARTAGE_DELIVERY=ftp: must be 'app', 'x-accel' or 'redirect'",
+        "partage: PARTAGE_DIRECT_LINK_TTL=5: must be greater than or equal to 60",
+        "partage: PARTAGE_STREAM_TOKEN_TTL=soon: must be a valid integer, unable to parse "
+        "string as an integer",
+    ]
+
+
+def test_unparseable_list_setting_names_it(tmp_path: Path) -> None:
+    done = _serve(tmp_path, "migrate", PARTAGE_TRUSTED_PROXIES="[10.0.0.1")
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("partage: PARTAGE_TRUSTED_PROXIES: not valid JSON"), line

@@ -86,6 +86,18 @@ def test_nginx_sends_the_file_with_partages_headers(edge: Edge, dl: Dl) -> None:
     assert f"served=/_partage/blobs/{sha[:2]}/{sha[2:4]}/{sha} " in line, line
 
 
+def test_pages_behind_nginx_keep_partages_security_headers(edge: Edge, dl: Dl) -> None:
+    """nginx adds no policy of its own (a second CSP would narrow the embed page's)."""
+    for path in ("/login", f"/{dl.code}"):
+        r = httpx.get(edge.url + path, headers={"Accept": "text/html"})
+        assert r.status_code == 200, path
+        (csp,) = r.headers.get_list("content-security-policy")
+        assert "frame-ancestors 'self'" in csp and "default-src 'self'" in csp
+        assert r.headers["x-frame-options"] == "SAMEORIGIN"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] in ("strict-origin-when-cross-origin", "no-referrer")
+
+
 @pytest.mark.parametrize(
     ("spec", "start", "end"),
     [

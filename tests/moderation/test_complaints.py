@@ -431,3 +431,55 @@ def test_terms_publish_the_settings(fresh_server: Server) -> None:
         assert sentence in text, sentence
     fr = httpx.get(f"{srv.url}/terms", headers={"Accept-Language": "fr"})
     assert fr.status_code == 200 and fr.headers["content-language"] == "fr"
+
+
+def _reverse_on_complaint(carol: Account, mod: Account, statement: dict) -> None:
+    r = carol.client.post(
+        f"/api/v1/statements/{statement['ref']}/complaints", json={"text": "My own recording."}
+    )
+    assert r.status_code == 201, r.text
+    r = mod.client.post(
+        f"/api/v1/moderation/complaints/{r.json()['ref']}/decide",
+        json={"outcome": "reverse", "answer": "Not the notified work."},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "reversed", r.text
+
+
+def test_a_reversed_strike_lifts_the_suspension_it_caused(srv: Server, mod: Account) -> None:
+    """Suspended at two strikes; a complaint reverses one: uploads work again at once.
+    With three, reversing one leaves two in force: still suspended."""
+    carol = make_account(srv)
+    disabled_file(srv, mod, carol)
+    *_, second = disabled_file(srv, mod, carol)
+    refused = carol.client.put(
+        "/api/v1/files/x.txt", content=b"x", headers={"Accept": "application/json"}
+    )
+    assert refused.status_code == 403
+    _reverse_on_complaint(carol, mod, second)
+    assert active_strikes(srv, carol.email) == 1
+    assert upload(carol)
+    assert "strike.suspension_recomputed" in audit_actions(srv, f"user:{make_user_id(srv, carol)}")
+
+    dave = make_account(srv)
+    codes = [upload(dave) for _ in range(3)]  # before the second strike stops uploads
+    for code in codes:
+        decide(mod, notify(srv, code)[0])
+    items = dave.client.get("/api/v1/statements").json()["items"]
+    third = next(i for i in items if any(f["code"] == codes[2] for f in i["files"]))
+    _reverse_on_complaint(dave, mod, third)
+    assert active_strikes(srv, dave.email) == 2
+    r = dave.client.put("/api/v1/files/y.txt", content=b"y", headers={"Accept": "application/json"})
+    assert r.status_code == 403 and "suspended until" in r.json()["message"]
+
+
+def make_user_id(srv: Server, acc: Account) -> int:
+    from partage.accounts.models import User
+
+    ctx = db_context(srv)
+    try:
+        with ctx.db.read() as s:
+            user = s.scalar(select(User).where(User.email == acc.email))
+            assert user is not None
+            return user.id
+    finally:
+        ctx.close()

@@ -168,3 +168,51 @@ def test_job_of_a_killed_worker_is_picked_up(mode: str, tmp_path: Path, long_cli
         if st.worker is not None:
             st.worker.stop()
         st.server.stop()
+
+
+def _plays(view: dict[str, Any], rungs: list[str]) -> None:
+    """The view's outputs are all there: every rung's playlist is complete, its first
+    segment and the poster download."""
+    assert view["playable"] and view["complete"], view
+    urls = _variant_urls(view["hls_url"])
+    assert [u.rsplit("/", 2)[1] for u in urls] == rungs
+    for u in urls:
+        text = get(u).text
+        assert text.rstrip().endswith("#EXT-X-ENDLIST"), text
+        first = next(x for x in text.splitlines() if x.endswith(".m4s"))
+        assert get(urljoin(u, first)).status_code == 200
+    assert get(view["poster"]).status_code == 200
+
+
+def test_a_cancelled_rerun_leaves_the_previous_outputs_playing(
+    stream: Stream, long_clip: Path
+) -> None:
+    """A re-run builds beside what plays and swaps only when done: while it runs and
+    after it is cancelled, the previous ladder keeps playing and the file is not listed
+    as failed. (A re-run that ends swaps its outputs in: the retry at the end of
+    test_lowest_rung_first_then_cancel_and_retry, whose first run left a playable rung.)"""
+    acc = stream.account()
+    code = stream.upload(acc, long_clip, "rerun.mp4")
+    rungs = ["360p", "480p", "720p"]
+    done = stream.wait(acc, code, timeout=180)
+    assert done["state"] == "done"
+    _plays(done, rungs)
+
+    with make_admin(stream) as admin:
+        assert admin.post(f"/api/v1/admin/media/{code}/retry").status_code == 200
+        running = stream.wait(acc, code, lambda v: v["state"] == "running")
+        _plays(running, rungs)  # mid-run: the previous outputs, whole
+        r = admin.post(f"/api/v1/admin/media/{code}/cancel")
+        assert r.status_code == 200, r.text  # it landed while the re-run ran
+        after = stream.wait(acc, code, lambda v: v["state"] not in ("pending", "running"))
+        assert after["state"] == "done", after
+        _plays(after, rungs)
+        sha = acc.client.get(f"/api/v1/files/{code}").json()["sha256"]
+        jobs = admin.get("/api/v1/admin/media", params={"state": "failed"}).json()["items"]
+        assert sha not in {j["sha256"] for j in jobs}
+        (job,) = [j for j in admin.get("/api/v1/admin/media").json()["items"] if j["sha256"] == sha]
+        assert "previous outputs are kept" in job["last_error"]
+    deadline = time.monotonic() + 10
+    while ffmpeg_running(stream.server.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list((stream.server.data_dir / "media").glob("*/.next-*")) == []

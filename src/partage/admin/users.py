@@ -1,4 +1,5 @@
-"""Accounts seen by an administrator: list and search, plan, suspend, delete.
+"""Accounts seen by an administrator: create, list and search, plan, tokens, suspend,
+delete.
 
 The web pages, the API and `partage admin user …` all call these functions.
 """
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from partage.accounts import service as accounts
 from partage.accounts.models import AccountToken, ApiToken, Plan, RecoveryCode, User, WebSession
 from partage.context import Context
 from partage.db import iso, utcnow
@@ -109,6 +111,26 @@ def find_user(s: Session, ref: str) -> User:
     if user is None:
         raise NotFound("No account with the e-mail %(ref)s.", ref=ref)
     return user
+
+
+def create_account(
+    s: Session, actor: User | None, email: str, password: str, *, admin: bool = False,
+    plan: str = "free",
+) -> User:  # fmt: skip
+    """An account made by an operator (not a sign-up): audited as `user.create`."""
+    user = accounts.create_user(s, email, password, admin=admin, plan=plan)
+    audit.record(s, actor, "user.create", f"user:{user.id}",
+                 after={"email": user.email, "plan": plan, "is_admin": user.is_admin})  # fmt: skip
+    return user
+
+
+def issue_token(s: Session, actor: User | None, user: User, name: str) -> tuple[ApiToken, str]:
+    """An API token made for an account by an operator: audited as `token.create` (its
+    id, name and visible prefix; never the secret)."""
+    tok, secret = accounts.create_token(s, user, name)
+    audit.record(s, actor, "token.create", f"user:{user.id}",
+                 after={"token": tok.id, "name": tok.name, "prefix": tok.prefix})  # fmt: skip
+    return tok, secret
 
 
 def user_row(s: Session, user: User) -> UserRow:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -32,6 +34,22 @@ if not console.is_terminal:
 err = Console(stderr=True)
 
 
+@app.callback()
+def operator() -> None:
+    from partage.moderation import audit
+
+    # What an operator changes here is audited like an administrator's web action,
+    # under who ran the command.
+    audit.acting_operator(f"cli:{_login_name()}")
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME (a bare container)
+        return f"uid {os.getuid()}"
+
+
 def _fail(exc: PartageError) -> None:
     err.print(f"[red]error:[/red] {exc.message}", highlight=False)
     raise typer.Exit(1)
@@ -48,7 +66,7 @@ def user_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an account."""
-    from partage.accounts import service as accounts
+    from partage.admin import users
     from partage.errors import PartageError
 
     ctx = open_context(data_dir)
@@ -56,7 +74,7 @@ def user_create(
     password = password or secrets.token_urlsafe(15)
     try:
         with ctx.db.session() as s:
-            user = accounts.create_user(s, email, password, admin=admin, plan=plan)
+            user = users.create_account(s, None, email, password, admin=admin, plan=plan)
             console.print(
                 f"Created {user.email} (id {user.id}, plan {plan}{', admin' if admin else ''}).",
                 highlight=False,
@@ -75,13 +93,14 @@ def token_create(
 ) -> None:
     """Create an API token; the token is printed alone on the last line."""
     from partage.accounts import service as accounts
+    from partage.admin import users
     from partage.errors import PartageError
 
     ctx = open_context(data_dir)
     try:
         with ctx.db.session() as s:
             user = accounts.get_user_by_email(s, email)
-            tok, secret = accounts.create_token(s, user, name)
+            tok, secret = users.issue_token(s, None, user, name)
     except PartageError as exc:
         _fail(exc)
     console.print(f"Token {tok.name!r} for {email} (shown once):", highlight=False)

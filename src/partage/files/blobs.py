@@ -12,6 +12,16 @@ from sqlalchemy.orm import Session
 from partage.files.models import Blob, File
 from partage.storage import BlobStore
 
+# Images that are documents, not pictures: SVG is XML that may carry scripts, links and
+# external references. It is stored and served like any file (inline answers are
+# sandboxed), but never decoded as media nor fingerprinted, whatever ffmpeg build is
+# installed (some render it through librsvg, others fail with "Invalid data").
+DOCUMENT_IMAGES = frozenset({"image/svg+xml"})
+
+
+def is_document_image(mime: str) -> bool:
+    return mime.split(";", 1)[0].strip().lower() in DOCUMENT_IMAGES
+
 
 def sniff_mime(head: bytes, name: str, declared: str | None = None) -> str:
     """Content first (magic bytes), then the name's extension, then what the client said."""

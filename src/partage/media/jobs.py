@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from partage.context import Context
 from partage.db import utcnow
+from partage.files.blobs import is_document_image
 from partage.files.models import Blob
 from partage.media.models import JobState, Media, MediaKind
 from partage.ops.metrics import observe_media_job
@@ -35,6 +36,8 @@ _EARLY = timedelta(seconds=5)  # a scheduled retry may wake a little early
 
 
 def wants_processing(mime: str) -> bool:
+    if is_document_image(mime):
+        return False
     return mime.startswith(_MEDIA_MAJOR) or mime in _PROBE_ANYWAY
 
 
@@ -155,6 +158,25 @@ def fail(ctx: Context, blob_id: int, message: str, *, retry: bool, bad_input: bo
     else:
         log.warning("media job %s failed: %s", blob_id, message)
     return again
+
+
+def keep_previous(ctx: Context, blob_id: int, message: str) -> None:
+    """A re-run stopped before its outputs were swapped in: the previous run's outputs,
+    still in place and still described by the row, stand; the note says what happened."""
+    with ctx.db.session() as s:
+        s.execute(
+            update(Media)
+            .where(Media.blob_id == blob_id)
+            .values(
+                state=JobState.done,
+                progress=100.0,
+                finished_at=utcnow(),
+                last_error=message[:4000],
+                not_before=None,
+                cancel_requested=False,
+            )
+        )
+    log.warning("media job %s: %s", blob_id, message)
 
 
 def request_retry(s: Session, m: Media) -> None:

@@ -8,6 +8,11 @@ never shows a reader a playlist naming a segment it cannot fetch: a step's
 files once the step is done, and while the ladder encodes, each variant's
 complete segments first, then its playlist. The working directory goes when
 the job ends, so any web node, on any machine, serves the outputs.
+
+A re-run of a blob that already has outputs builds beside them, in a staging
+directory (`media_root/ab/.next-<sha256>/`), publishes nothing while it runs, and
+swaps its outputs in only when it is done (`swap_in`): a re-run that is cancelled,
+fails or dies leaves the previous outputs playing, and its staging is discarded.
 """
 
 from __future__ import annotations
@@ -41,6 +46,23 @@ def rel_dir(sha256: str) -> str:
     return f"{sha256[:2]}/{sha256}"
 
 
+STAGING_PREFIX = ".next-"
+
+
+def staging_rel_dir(sha256: str) -> str:
+    return f"{sha256[:2]}/{STAGING_PREFIX}{sha256}"
+
+
+def _files(root: Path) -> list[str]:
+    """What a job made under `root`, playlists last: whatever they name is already out."""
+    found = [
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(PRIVATE_PREFIXES)
+    ]
+    return sorted(found, key=lambda r: (r.endswith(".m3u8"), r))
+
+
 class Publisher(Protocol):
     def step(self) -> None:
         """A step finished: publish everything new or changed in the working directory."""
@@ -60,6 +82,14 @@ class Outputs(Protocol):
         """Remove an earlier attempt's outputs, wherever they were published."""
 
     def publisher(self, sha256: str) -> Publisher: ...
+
+    def staging(self, sha256: str) -> Path:
+        """A fresh, empty working directory for a re-run beside the current outputs."""
+
+    def discard_staging(self, sha256: str) -> None: ...
+
+    def swap_in(self, sha256: str) -> None:
+        """Make the staged re-run's outputs the blob's outputs, dropping the old ones."""
 
     def local_path(self, sha256: str, rel: str) -> Path | None:
         """The output as a local file, when this backend keeps them on local disk."""
@@ -103,6 +133,26 @@ class LocalOutputs:
     def publisher(self, sha256: str) -> Publisher:
         return NO_PUBLISHER
 
+    def staging(self, sha256: str) -> Path:
+        self.discard_staging(sha256)
+        path = self.root / staging_rel_dir(sha256)
+        path.mkdir(parents=True)
+        return path
+
+    def discard_staging(self, sha256: str) -> None:
+        shutil.rmtree(self.root / staging_rel_dir(sha256), ignore_errors=True)
+
+    def swap_in(self, sha256: str) -> None:
+        # Two renames: a reader may miss the outputs for the instant between them
+        # (a 404 its player retries), never see a mix of the two runs.
+        live, staged = self.workdir(sha256), self.root / staging_rel_dir(sha256)
+        old = live.with_name(f".old-{sha256}")
+        shutil.rmtree(old, ignore_errors=True)
+        if live.exists():
+            live.rename(old)
+        staged.rename(live)
+        shutil.rmtree(old, ignore_errors=True)
+
     def local_path(self, sha256: str, rel: str) -> Path | None:
         path = self.workdir(sha256) / rel
         return path if path.is_file() else None
@@ -129,6 +179,7 @@ class LocalOutputs:
 
     def remove(self, sha256: str) -> None:
         self.reset(sha256)
+        self.discard_staging(sha256)
 
     def stored(self) -> Iterator[tuple[str, float]]:
         if not self.root.is_dir():
@@ -136,7 +187,7 @@ class LocalOutputs:
         for shard in self.root.iterdir():
             if shard.is_dir():
                 for d in shard.iterdir():
-                    if d.is_dir():
+                    if d.is_dir() and not d.name.startswith("."):  # staging: not outputs
                         yield d.name, d.stat().st_mtime
 
 
@@ -159,13 +210,7 @@ class _S3Publisher:
 
     def step(self) -> None:
         with self.lock:
-            files = [
-                p.relative_to(self.dir).as_posix()
-                for p in self.dir.rglob("*")
-                if p.is_file() and not p.name.startswith(PRIVATE_PREFIXES)
-            ]
-            # Playlists last: whatever they name is already there.
-            for rel in sorted(files, key=lambda r: (r.endswith(".m3u8"), r)):
+            for rel in _files(self.dir):
                 self._put(rel)
 
     def live(self) -> None:
@@ -211,6 +256,30 @@ class S3Outputs:
     def publisher(self, sha256: str) -> Publisher:
         return _S3Publisher(self, sha256)
 
+    def staging(self, sha256: str) -> Path:
+        self.discard_staging(sha256)
+        path = self.work_root / staging_rel_dir(sha256)
+        path.mkdir(parents=True)
+        return path
+
+    def discard_staging(self, sha256: str) -> None:
+        shutil.rmtree(self.work_root / staging_rel_dir(sha256), ignore_errors=True)
+
+    def swap_in(self, sha256: str) -> None:
+        # Objects cannot be renamed: the new files overwrite the old ones (playlists
+        # last), then what only the old run had goes.
+        staged = self.work_root / staging_rel_dir(sha256)
+        made = _files(staged)
+        for rel in made:
+            path = staged / rel
+            kind = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+            self.store.put_file(self.name(sha256, rel), path, kind)
+        keep = {self.name(sha256, rel) for rel in made}
+        for name, _size in list(self.store.list_objects(f"media/{rel_dir(sha256)}/")):
+            if name not in keep:
+                self.store.delete_object(name)
+        self.discard_staging(sha256)
+
     def local_path(self, sha256: str, rel: str) -> Path | None:
         return None
 
@@ -225,6 +294,7 @@ class S3Outputs:
 
     def remove(self, sha256: str) -> None:
         self.reset(sha256)
+        self.discard_staging(sha256)
 
     def stored(self) -> Iterator[tuple[str, float]]:
         # No age: a blob's media row exists before any of its outputs is published, so

@@ -28,6 +28,7 @@ from partage.files.access import check_link
 from partage.files.codes import is_code
 from partage.files.service import get_by_code
 from partage.media import service
+from partage.web.headers import page_policy
 from partage.web.link_errors import error_context
 from partage.web.templating import render
 
@@ -38,7 +39,9 @@ PLAYABLE_KINDS = ("video", "audio")
 
 def _frame_headers(ctx: Context, embed: bool) -> dict[str, str]:
     ancestors = ctx.settings.embed_frame_ancestors if embed else "'self'"
-    return {"Content-Security-Policy": f"frame-ancestors {ancestors}", "Cache-Control": "no-store"}
+    policy = page_policy(ctx.settings, frame_ancestors=ancestors)
+    headers = {"Content-Security-Policy": policy, "Cache-Control": "no-store"}
+    return headers if embed else {**headers, "X-Frame-Options": "SAMEORIGIN"}
 
 
 def _page(request: Request, code: str, password: str | None, *, embed: bool) -> Response:

@@ -8,8 +8,11 @@ cover art. Images: thumbnails. Anything else: not media.
 
 Each step publishes what it made (see `outputs`), then commits it, so the
 player can use it while later steps run. A job works in one directory per
-blob (`media_root/ab/<sha256>/`); an earlier attempt's outputs are wiped at
-its start.
+blob (`media_root/ab/<sha256>/`); an earlier attempt's partial outputs are
+wiped at its start. A re-run of a blob whose outputs play (an administrator's
+retry) works in a staging directory instead and keeps what it made to itself
+until it is done, then swaps it in at once: cancelled, failed or killed, it
+leaves the previous outputs playing.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import anyio
 from sqlalchemy import delete
 
 from partage.context import Context
+from partage.files.blobs import is_document_image
 from partage.files.models import Blob
 from partage.media import jobs
 from partage.media.direct import direct_play, needs_faststart, remux_faststart, transcode_audio
@@ -47,6 +51,10 @@ log = logging.getLogger("partage.media")
 HEARTBEAT_SECONDS = 3.0
 
 DIRECT_NAME = {"remux": "direct.mp4", "transcode": "audio.m4a"}
+# A row's output fields before a job has made anything.
+UNMADE: dict[str, object] = {
+    "playable": False, "hls": None, "hls_complete": False, "poster": False, "direct": None,
+}  # fmt: skip
 
 
 def worker_name() -> str:
@@ -64,6 +72,10 @@ class _Job:
         self._last = 0.0
         self.deadline = time.monotonic() + ctx.settings.media_timeout
         self.publisher: Publisher = NO_PUBLISHER
+        # A re-run beside playing outputs: what it finds and makes is kept here and
+        # recorded only when its outputs are swapped in.
+        self.staged = False
+        self.pending: dict[str, object] = {}
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -99,6 +111,16 @@ class _Job:
         self.save_only(**values)
 
     def save_only(self, **values: object) -> None:
+        if self.staged:
+            self.pending.update(values)
+            return
+        self._write(values)
+
+    def commit_staged(self) -> None:
+        """The staged outputs are in place: describe them, and only them."""
+        self._write({**UNMADE, **self.pending})
+
+    def _write(self, values: dict[str, object]) -> None:
         with self.ctx.db.session() as s:
             m = s.get(Media, self.blob_id)
             if m is not None:
@@ -115,7 +137,11 @@ def process(ctx: Context, blob_id: int) -> None:
         with job.heartbeats():
             _run(ctx, job)
     except Cancelled:
-        jobs.fail(ctx, blob_id, "Processing was cancelled by an administrator.", retry=False)
+        if job.staged:
+            jobs.keep_previous(ctx, blob_id, "The re-run was cancelled by an administrator; "
+                               "the previous outputs are kept.")  # fmt: skip
+        else:
+            jobs.fail(ctx, blob_id, "Processing was cancelled by an administrator.", retry=False)
     except TimedOut:
         limit = ctx.settings.media_timeout
         jobs.fail(ctx, blob_id, f"Processing took longer than its limit ({limit} s).", retry=True)
@@ -139,18 +165,32 @@ def _run(ctx: Context, job: _Job) -> None:
         if blob is None:
             return  # deleted meanwhile: nothing to do
         sha, key, mime = blob.sha256, blob.storage_key, blob.mime
-    job.save(playable=False, hls=None, hls_complete=False, poster=False, direct=None)
+        m = s.get(Media, job.blob_id)
+        plays = m is not None and (m.playable or m.poster or m.hls is not None)
+    if is_document_image(mime):  # a job queued before SVG was skipped (or retried)
+        job.save(kind=MediaKind.other)
+        return
     outputs = outputs_for(ctx)
-    outputs.reset(sha)
-    out = outputs.workdir(sha)
-    out.mkdir(parents=True, exist_ok=True)
-    job.publisher = outputs.publisher(sha)
+    if plays:
+        job.staged = True
+        out = outputs.staging(sha)
+    else:
+        job.save(**UNMADE)
+        outputs.reset(sha)
+        out = outputs.workdir(sha)
+        out.mkdir(parents=True, exist_ok=True)
+        job.publisher = outputs.publisher(sha)
     ffmpeg = ffmpeg_path(ctx.settings)
     try:
         with _source_file(ctx, key, out) as source:
             _make(ctx, job, ffmpeg, source, mime, out)
+        if job.staged:
+            outputs.swap_in(sha)
+            job.commit_staged()
     finally:
         job.publisher.close()
+        if job.staged:
+            outputs.discard_staging(sha)  # what a stopped re-run made (gone after a swap)
 
 
 def _make(ctx: Context, job: _Job, ffmpeg: str, source: Path, mime: str, out: Path) -> None:

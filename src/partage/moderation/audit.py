@@ -18,6 +18,15 @@ from partage.accounts.models import User
 from partage.moderation.models import AuditEvent
 
 SYSTEM = "system"
+# Who acts when no account does: `system` (automated steps) unless the process is an
+# operator's `partage admin …` command, which names itself with `acting_operator`.
+_operator = SYSTEM
+
+
+def acting_operator(name: str) -> None:
+    """Record this process's actions that have no account as `name` (e.g. `cli:root`)."""
+    global _operator
+    _operator = name
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -44,7 +53,7 @@ def record(
     """Add an entry in the caller's transaction: it commits with the action or not at all."""
     entry = AuditEvent(
         actor_id=actor.id if actor is not None else None,
-        actor=actor.email if actor is not None else SYSTEM,
+        actor=actor.email if actor is not None else _operator,
         action=action,
         subject=subject,
         reason=reason,

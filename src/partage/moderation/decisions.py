@@ -265,7 +265,7 @@ def reverse(
         f.disabled_ref = None
         f.disabled_notice = None
         s.add(DecisionTarget(decision_id=restore.id, file_id=f.id, user_id=f.owner_id))
-    strikes.void_for(s, decision)
+    strikes.void_for(s, settings, decision)
     # Content found lawful must not stay down: the bank entries this decision made go.
     removed = s.execute(
         delete(BankEntry).where(BankEntry.decision_id == decision.id).returning(BankEntry.id)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from partage.context import Context
 from partage.db import utcnow
+from partage.files.blobs import is_document_image
 from partage.files.models import Blob, File, FileStatus
 from partage.moderation.fingerprints import fingerprint, parse
 from partage.moderation.matching import PdqIndex, VideoIndex
@@ -196,7 +197,8 @@ def screen_blob(ctx: Context, blob_id: int) -> list[int]:
         key, size, mime, md5 = blob.storage_key, blob.size, blob.mime, blob.md5
         printed = s.scalar(select(func.count(BlobFingerprint.id)).where(
             BlobFingerprint.blob_id == blob_id))  # fmt: skip
-    want_prints = mime.startswith(PERCEPTUAL_MIMES) and not printed
+    perceptual = mime.startswith(PERCEPTUAL_MIMES) and not is_document_image(mime)
+    want_prints = perceptual and not printed
     prints: list[tuple[str, str]] = []
     try:
         if want_prints:

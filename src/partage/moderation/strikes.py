@@ -8,7 +8,7 @@ while, then the account is closed. The thresholds are settings, and `/terms` pub
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -88,12 +88,56 @@ def add_strike(
     return step
 
 
-def void_for(s: Session, decision: Decision) -> None:
-    s.execute(
+def void_for(s: Session, settings: Settings, decision: Decision) -> None:
+    """Void the decision's strikes, and recompute each struck account's upload
+    suspension from the strikes still in force: a reversal must lift a suspension
+    that the voided strike caused (and keep one that other strikes cause)."""
+    voided = s.scalars(
         update(Strike)
         .where(Strike.decision_id == decision.id, Strike.voided_at.is_(None))
         .values(voided_at=utcnow())
+        .returning(Strike.user_id)
+    ).all()
+    for user_id in set(voided):
+        user = s.get(User, user_id)
+        if user is None:
+            continue
+        before = user.uploads_suspended_until
+        user.uploads_suspended_until = suspension_until(s, settings, user_id)
+        if before != user.uploads_suspended_until:
+            audit.record(
+                s, None, "strike.suspension_recomputed", f"user:{user_id}",
+                reason=f"decision {decision.ref} reversed",
+                before={"uploads_suspended_until": iso(before)},
+                after={"uploads_suspended_until": iso(user.uploads_suspended_until)},
+            )  # fmt: skip
+
+
+def suspension_until(s: Session, settings: Settings, user_id: int) -> datetime | None:
+    """When uploads may resume, per the strikes not voided: each strike that was the
+    `strike_upload_suspension_at`-th within the window before it suspends uploads for
+    `strike_upload_suspension_days` from when it was counted; None when none does, or
+    when every such suspension has ended."""
+    window = timedelta(days=settings.strike_window_days)
+    length = timedelta(days=settings.strike_upload_suspension_days)
+    # A suspension still running began less than `length` ago, counting strikes of up
+    # to `window` before that: older ones cannot matter.
+    oldest = utcnow() - length - window
+    times = list(
+        s.scalars(
+            select(Strike.created_at)
+            .where(Strike.user_id == user_id, Strike.voided_at.is_(None))
+            .where(Strike.created_at >= oldest)
+            .order_by(Strike.created_at)
+        )
     )
+    until: datetime | None = None
+    for i, at in enumerate(times):
+        counted = sum(1 for t in times[: i + 1] if t >= at - window)
+        if counted >= settings.strike_upload_suspension_at:
+            end = at + length
+            until = end if until is None else max(until, end)
+    return until if until is not None and until > utcnow() else None
 
 
 def policy(settings: Settings) -> list[str]:

@@ -66,24 +66,6 @@ def page_policy(settings: Settings, *, frame_ancestors: str = "'self'") -> str:
     )
 
 
-# The API's Swagger UI (FastAPI's page) starts itself with an inline script and may
-# load its assets from a CDN: it gets a policy of its own, still framed by the site
-# only. It shows the public API description, no user data.
-DOCS_PATHS = frozenset({"/api/docs", "/api/docs/oauth2-redirect"})
-DOCS_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "img-src 'self' data: https://fastapi.tiangolo.com",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-    ]
-)
-
-
 class SecurityHeaders:
     """Pure ASGI: adds the headers to `http.response.start` without touching bodies, so
     streamed downloads and `pathsend` keep working."""
@@ -100,11 +82,9 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        policy = DOCS_POLICY.encode() if scope.get("path") in DOCS_PATHS else self.policy
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self.add(list(message.get("headers", [])), policy)
+                message["headers"] = self.add(list(message.get("headers", [])), self.policy)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -115,20 +115,25 @@ def heartbeat(ctx: Context, blob_id: int, progress: float | None) -> bool:
     return bool(cancel) or cancel is None  # a row that vanished (blob deleted): stop
 
 
+def _mark_done(s: Session, blob_id: int, note: str | None) -> None:
+    s.execute(
+        update(Media)
+        .where(Media.blob_id == blob_id)
+        .values(
+            state=JobState.done,
+            progress=100.0,
+            finished_at=utcnow(),
+            last_error=note,
+            bad_input=False,
+            not_before=None,
+            cancel_requested=False,
+        )
+    )
+
+
 def finish(ctx: Context, blob_id: int) -> None:
     with ctx.db.session() as s:
-        s.execute(
-            update(Media)
-            .where(Media.blob_id == blob_id)
-            .values(
-                state=JobState.done,
-                progress=100.0,
-                finished_at=utcnow(),
-                last_error=None,
-                bad_input=False,
-                not_before=None,
-            )
-        )
+        _mark_done(s, blob_id, None)
         observe_media_job(s, blob_id)  # duration histogram, in this process's registry
 
 
@@ -164,18 +169,7 @@ def keep_previous(ctx: Context, blob_id: int, message: str) -> None:
     """A re-run stopped before its outputs were swapped in: the previous run's outputs,
     still in place and still described by the row, stand; the note says what happened."""
     with ctx.db.session() as s:
-        s.execute(
-            update(Media)
-            .where(Media.blob_id == blob_id)
-            .values(
-                state=JobState.done,
-                progress=100.0,
-                finished_at=utcnow(),
-                last_error=message[:4000],
-                not_before=None,
-                cancel_requested=False,
-            )
-        )
+        _mark_done(s, blob_id, message[:4000])
     log.warning("media job %s: %s", blob_id, message)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -91,3 +92,25 @@ def cast(server: Server) -> Iterator[dict[str, Person]]:
 def anon(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60) as c:
         yield c
+
+
+def app_routes(srv: Server) -> list[tuple[str, str]]:
+    """(method, path) of every route the application answers, walked from the app itself
+    (built on the server's settings, never started), so a new route shows up here."""
+    from partage.app import create_app
+    from partage.settings import Settings
+
+    storage = {k.removeprefix("PARTAGE_").lower(): v for k, v in srv.storage_env.items()}
+    app = create_app(Settings(data_dir=srv.data_dir, database_url=srv.database_url, **storage))
+    found: list[tuple[str, str]] = []
+
+    def walk(routes: list, path_for: Any) -> None:
+        for r in routes:
+            if hasattr(r, "original_router"):  # FastAPI's lazily included routers
+                walk(r.original_router.routes, r.include_context.path_for)
+            elif getattr(r, "methods", None):
+                found.extend((m, path_for(r)) for m in sorted(r.methods))
+
+    walk(app.routes, lambda r: r.path)
+    app.state.ctx.close()
+    return found

@@ -1,4 +1,4 @@
-"""The security module's shared cast, made once per module on the session's server:
+"""The security module's shared cast, made once per session on the session's server:
 alice (the owner), bob (another ordinary user), a moderator and an administrator, each
 with an API token and, where the test needs one, a web session (cookie + CSRF token)."""
 
@@ -74,7 +74,7 @@ def user_id(srv: Server, email: str) -> int:
     return int(uid)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cast(server: Server) -> Iterator[dict[str, Person]]:
     people = {
         "alice": person(server),
@@ -88,7 +88,7 @@ def cast(server: Server) -> Iterator[dict[str, Person]]:
         p.web.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def anon(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60) as c:
         yield c
@@ -114,3 +114,8 @@ def app_routes(srv: Server) -> list[tuple[str, str]]:
     walk(app.routes, lambda r: r.path)
     app.state.ctx.close()
     return found
+
+
+@pytest.fixture(scope="session")
+def routes(server: Server) -> list[tuple[str, str]]:
+    return app_routes(server)

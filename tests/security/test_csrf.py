@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_account
-from tests.security.conftest import EVIL, JSON, app_routes, user_id
+from tests.security.conftest import EVIL, JSON, user_id
 from tests.uploads.conftest import TUS, meta
 
 CSRF = "did not come from this site"
@@ -134,8 +134,8 @@ NO_SESSION_API = {
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def test_every_unsafe_route_is_classified(server):
-    unsafe = {(m, p) for m, p in app_routes(server) if m in UNSAFE}
+def test_every_unsafe_route_is_classified(routes):
+    unsafe = {(m, p) for m, p in routes if m in UNSAFE}
     known = set(SESSION) | BEFORE_SESSION | NO_SESSION_API
     assert unsafe - known == set(), "classify these routes in tests/security/test_csrf.py"
     assert known - unsafe == set(), "these routes are gone: drop them from the tables"

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.security.conftest import JSON, app_routes
+from tests.security.conftest import JSON
 from tests.uploads.conftest import TUS, meta
 
 SECRET_NAME = "alice-secret-name.txt"
@@ -110,8 +110,8 @@ CLASSES = {
 ROLE_PREFIXES = ("/api/v1/admin", "/api/v1/moderation", "/admin", "/moderation")
 
 
-def test_every_route_with_an_id_is_classified(server):
-    with_ids = {p for _, p in app_routes(server) if "{" in p}
+def test_every_route_with_an_id_is_classified(routes):
+    with_ids = {p for _, p in routes if "{" in p}
     assert with_ids - set(CLASSES) == set(), "give these routes an expectation in CLASSES"
     assert set(CLASSES) - with_ids == set(), "these routes are gone: drop them"
 
@@ -239,8 +239,8 @@ def _snapshot(cast, alices) -> dict[str, Any]:
     }
 
 
-def test_nobody_else_reaches_alices_objects(server, cast, alices, anon):
-    routes = sorted({(m, p) for m, p in app_routes(server) if m not in ("OPTIONS", "HEAD")})
+def test_nobody_else_reaches_alices_objects(routes, cast, alices, anon):
+    routes = sorted({(m, p) for m, p in routes if m not in ("OPTIONS", "HEAD")})
     before = _snapshot(cast, alices)
     wrong, leaks = [], []
     for cls, who, method, path, r in _sweep(routes, cast, alices, anon):
@@ -261,10 +261,10 @@ GUESSES = {
 }  # fmt: skip
 
 
-def test_a_guessed_capability_opens_nothing(server, cast, anon):
+def test_a_guessed_capability_opens_nothing(routes, cast, anon):
     """The routes whose secret is the permission: a guess of the right shape is 404 (or
     the form's refusal), never another's object and never a 500."""
-    for method, path in sorted(set(app_routes(server))):
+    for method, path in sorted(set(routes)):
         if CLASSES.get(path) != CAPABILITY or method not in ("GET", "POST"):
             continue
         if path.startswith("/api/v1/files/"):

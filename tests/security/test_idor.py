@@ -153,7 +153,7 @@ def _fill(path: str, ids: dict[str, Any]) -> str:
 BODIES = {
     "/api/v1/banks/": {"entries": [{"kind": "sha256", "value": "b" * 64, "label": "bob"}]},
     "/api/v1/files/": {"name": "pwned.txt", "public": True},
-    "/api/v1/folders/": {"name": "pwned"},
+    "/api/v1/folders/": {"name": "pwned", "shared": True},
     "/api/v1/statements/": {"text": "This is mine, I contest."},
     "/api/v1/moderation/": {"action": "disable", "ground": "terms", "legal_ground": "x",
                             "facts": "x", "outcome": "reverse", "answer": "x"},

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from partage.deps import BaseUrl, Ctx
+from partage.deps import Ctx, MailBaseUrl
 from partage.errors import BadRequest, InvalidHashList, PartageError
 from partage.moderation import bank_review, banks, screening
 from partage.moderation.access import form_moderator, page_moderator
@@ -173,7 +173,9 @@ def matches_page(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/moderation/matches/{match_id}/decide")
-async def decide_match_page(match_id: int, request: Request, ctx: Ctx, base: BaseUrl) -> Response:
+async def decide_match_page(
+    match_id: int, request: Request, ctx: Ctx, base: MailBaseUrl
+) -> Response:
     form = await request.form()
     moderator = form_moderator(request, ctx, str(form.get("csrf_token") or ""))
     action = str(form.get("action") or "")

@@ -117,6 +117,8 @@ class Server:
             env["PARTAGE_DATABASE_URL"] = self.database_url
         env.update(self.storage_env)
         env.update(self.env)
+        if "PARTAGE_SMTP_URL" in env and "PARTAGE_BASE_URL" not in env:
+            env["PARTAGE_BASE_URL"] = self.url  # required with SMTP (partage.mail)
         return env
 
     def start(self, timeout: float = 90) -> Server:

@@ -67,6 +67,37 @@ def get_base_url(request: Request, ctx: Ctx) -> str:
 
 BaseUrl = Annotated[str, Depends(get_base_url)]
 
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def _loopback(host: str) -> bool:
+    if host.lower().rstrip(".") in LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def mail_base_url(request: Request, settings: Settings) -> str:
+    """The origin for links that leave the request (mails, moderation letters): never
+    the requester's choice. `PARTAGE_BASE_URL` when set (required with SMTP, see
+    partage.mail.check_settings); else, mail being only logged, the request's origin if
+    its host is a loopback one (whoever can send that Host reaches this machine), and ""
+    otherwise: the link is then a path for the operator to complete."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    if _loopback(request.url.hostname or ""):
+        return str(request.base_url).rstrip("/")
+    return ""
+
+
+def get_mail_base_url(request: Request, ctx: Ctx) -> str:
+    return mail_base_url(request, ctx.settings)
+
+
+MailBaseUrl = Annotated[str, Depends(get_mail_base_url)]
+
 
 class Auth:
     """Who is asking, and how (an API token needs no CSRF token; a cookie does)."""

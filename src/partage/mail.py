@@ -67,9 +67,18 @@ def parse_smtp_url(url: str) -> SmtpConfig:
 
 
 def check_settings(settings: Settings) -> None:
-    """Raise MailConfigError for a malformed `PARTAGE_SMTP_URL` (run by the preflight)."""
-    if settings.smtp_url:
-        parse_smtp_url(settings.smtp_url)
+    """Raise MailConfigError for a malformed `PARTAGE_SMTP_URL`, or one set without
+    `PARTAGE_BASE_URL` (run by the preflight): mailed links never take the request's
+    Host header, which whoever asks for a password reset chooses."""
+    if not settings.smtp_url:
+        return
+    parse_smtp_url(settings.smtp_url)
+    if not settings.base_url:
+        raise MailConfigError(
+            "PARTAGE_SMTP_URL is set but PARTAGE_BASE_URL is not: set PARTAGE_BASE_URL to "
+            "this server's public address (e.g. https://files.example.org) for the links "
+            "in the mail it sends"
+        )
 
 
 def sender(settings: Settings) -> str:
@@ -125,9 +134,12 @@ def send(settings: Settings, to: str, subject: str, body: str, *, link: str | No
         if link is None:
             log.info("no PARTAGE_SMTP_URL: mail to %s not sent (%s)", to, subject)
             return
+        # A path, not a URL: the request's host was not trusted (partage.deps.mail_base_url)
+        relative = "://" not in link
+        hint = " (prefix it with this server's address, or set PARTAGE_BASE_URL)" * relative
         log.warning(
-            "no PARTAGE_SMTP_URL: mail to %s not sent (%s); pass on this link: %s",
-            to, subject, link,
+            "no PARTAGE_SMTP_URL: mail to %s not sent (%s); pass on this link: %s%s",
+            to, subject, link, hint,
         )  # fmt: skip
         return
     try:

@@ -91,6 +91,36 @@ def test_malformed_smtp_url_stops_the_start(tmp_path, url, why):
     assert "secret" not in line  # the password is not echoed
 
 
+def test_smtp_without_base_url_stops_the_start(tmp_path):
+    """Mailed links are built from PARTAGE_BASE_URL only (never the request's Host, which
+    whoever asks for someone's reset chooses): SMTP without it is refused up front."""
+    env = {"PARTAGE_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin",
+           "PARTAGE_SMTP_URL": "smtp://user:secret@127.0.0.1:2525"}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "partage.cli.main", "migrate"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("partage:")]
+    assert lines == [proc.stderr.strip().splitlines()[-1]], proc.stderr
+    assert lines[0].startswith("partage: PARTAGE_SMTP_URL is set but PARTAGE_BASE_URL is not")
+    assert "secret" not in proc.stderr
+    env["PARTAGE_BASE_URL"] = "https://files.example.org"  # the control: now it starts
+    proc = subprocess.run(
+        [sys.executable, "-m", "partage.cli.main", "migrate"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_mailed_links_ignore_the_requests_host(mail_server, inbox):
+    acc = make_account(mail_server)
+    r = httpx.post(mail_server.url + "/password/forgot", data={"email": acc.email},
+                   headers={"Host": "evil.example"})  # fmt: skip
+    assert r.status_code == 200
+    assert inbox.link(acc.email).startswith(mail_server.url + "/password/reset/")
+
+
 def test_smtp_url_forms():
     c = parse_smtp_url("smtp+starttls://me%40example.org:p%3Ass@mail.example.org")
     assert (c.scheme, c.host, c.port, c.username, c.password) == (

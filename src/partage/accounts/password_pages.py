@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from partage.accounts import emails, messages, passwords
 from partage.accounts.account_page import account_response
 from partage.accounts.web import NO_STORE, to_login, web_auth, web_user
-from partage.deps import Address, Ctx, base_url
+from partage.deps import Address, Ctx, mail_base_url
 from partage.errors import PartageError
 from partage.web.origin import check_origin
 from partage.web.templating import error_text, render
@@ -48,7 +48,8 @@ def forgot(
     if found is not None:
         user, secret = found
         lang = messages.mail_language(request, user.locale)
-        messages.send_reset(ctx.settings, base_url(request, ctx.settings), user.email, secret, lang)
+        base = mail_base_url(request, ctx.settings)
+        messages.send_reset(ctx.settings, base, user.email, secret, lang)
     # The same answer whether the account exists or not.
     return render(request, "password_forgot.html", {"email": email, "sent": True}, 200, NO_STORE)
 
@@ -145,7 +146,7 @@ def change_email(
             new_email=new_email,
         )
     lang = messages.mail_language(request, user.locale)
-    base = base_url(request, ctx.settings)
+    base = mail_base_url(request, ctx.settings)
     messages.send_email_confirmation(ctx.settings, base, email, secret, lang)
     return RedirectResponse("/account?done=email-sent", status_code=303)
 
@@ -173,7 +174,7 @@ def confirm_email(secret: str, request: Request, ctx: Ctx) -> Response:
         data = {"dead": error_text(request, e)}
         return render(request, "account_email_confirm.html", data, e.status, SECRET_PAGE)
     lang = messages.mail_language(request, user.locale)
-    messages.send_email_changed(ctx.settings, base_url(request, ctx.settings), old, new, lang)
+    messages.send_email_changed(ctx.settings, mail_base_url(request, ctx.settings), old, new, lang)
     return render(
         request, "account_email_confirm.html", {"new_email": new, "done": True}, 200, SECRET_PAGE
     )

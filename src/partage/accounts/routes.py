@@ -13,7 +13,7 @@ from partage.accounts import service as accounts
 from partage.accounts.models import ApiToken, User, WebSession
 from partage.bounds import Id
 from partage.db import iso
-from partage.deps import Address, ApiUser, BaseUrl, Ctx, resolve_auth
+from partage.deps import Address, ApiUser, Ctx, MailBaseUrl, resolve_auth
 from partage.files.quota import max_file_size, used_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -148,7 +148,7 @@ SENT = "If an account uses this address, a reset link was sent to it."
 
 @router.post("/password/forgot", status_code=202)
 def forgot_password(
-    body: ForgotIn, request: Request, ctx: Ctx, address: Address, base: BaseUrl
+    body: ForgotIn, request: Request, ctx: Ctx, address: Address, base: MailBaseUrl
 ) -> dict[str, str]:
     """E-mail a one-hour, single-use reset link. The answer is the same for every address."""
     with ctx.db.session() as s:
@@ -182,7 +182,7 @@ def change_password(
 
 @router.post("/me/email", status_code=202)
 def change_email(
-    body: EmailIn, request: Request, user: ApiUser, ctx: Ctx, base: BaseUrl, address: Address
+    body: EmailIn, request: Request, user: ApiUser, ctx: Ctx, base: MailBaseUrl, address: Address
 ) -> dict[str, str]:
     """Send a confirmation link to the new address; the address changes when it is used."""
     with ctx.db.session() as s:
@@ -195,7 +195,7 @@ def change_email(
 
 
 @router.post("/email/confirm")
-def confirm_email(body: ConfirmIn, request: Request, ctx: Ctx, base: BaseUrl) -> dict[str, str]:
+def confirm_email(body: ConfirmIn, request: Request, ctx: Ctx, base: MailBaseUrl) -> dict[str, str]:
     """Confirm an address change with the secret of the e-mailed link."""
     with ctx.db.session() as s:
         user, old = emails.confirm_change(s, body.token)

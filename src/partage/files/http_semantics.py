@@ -8,6 +8,17 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 MAX_RANGES = 64  # more parts than this is abuse, not a client: serve the whole file
+# Positions beyond any file's size mean "past the end": clamped before int() so a
+# thousand-digit position costs nothing (and never hits Python's 4300-digit limit).
+_BEYOND = 1 << 63
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # str.isdigit alone admits "²" (latin-1 0xb2)
+
+
+def _position(digits: str) -> int:
+    return _BEYOND if len(digits) > 19 else min(int(digits), _BEYOND)
 
 
 def content_disposition(name: str) -> bytes:
@@ -39,18 +50,18 @@ def parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
         if not dash:
             return None
         first, last = first.strip(), last.strip()
-        if (first and not first.isdigit()) or (last and not last.isdigit()):
+        if (first and not _ascii_digits(first)) or (last and not _ascii_digits(last)):
             return None
         if not first:
             if not last:
                 return None
-            n = int(last)
+            n = _position(last)
             if n == 0 or size == 0:
                 continue
             ranges.append((max(0, size - n), size - 1))
             continue
-        start = int(first)
-        end = int(last) if last else size - 1
+        start = _position(first)
+        end = _position(last) if last else size - 1
         if last and end < start:
             return None
         if start >= size:

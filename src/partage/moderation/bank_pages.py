@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from partage.bounds import Cursor, Id
-from partage.deps import BaseUrl, Ctx
+from partage.deps import Ctx, MailBaseUrl
 from partage.errors import BadRequest, InvalidHashList, PartageError
 from partage.moderation import bank_review, banks, screening
 from partage.moderation.access import form_moderator, page_moderator
@@ -176,7 +176,9 @@ def matches_page(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/moderation/matches/{match_id}/decide")
-async def decide_match_page(match_id: Id, request: Request, ctx: Ctx, base: BaseUrl) -> Response:
+async def decide_match_page(
+    match_id: Id, request: Request, ctx: Ctx, base: MailBaseUrl
+) -> Response:
     form = await request.form()
     moderator = form_moderator(request, ctx, str(form.get("csrf_token") or ""))
     action = str(form.get("action") or "")

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from partage.bounds import Count, Cursor, Id
-from partage.deps import ApiUser, BaseUrl, Ctx
+from partage.deps import ApiUser, Ctx, MailBaseUrl
 from partage.errors import BadRequest, TooLarge
 from partage.moderation import bank_review, banks, screening
 from partage.moderation.access import Moderator
@@ -214,7 +214,7 @@ def list_matches(
 
 @router.post("/api/v1/moderation/matches/{match_id}/decide")
 async def decide_match(
-    request: Request, match_id: Id, moderator: Moderator, ctx: Ctx, base: BaseUrl
+    request: Request, match_id: Id, moderator: Moderator, ctx: Ctx, base: MailBaseUrl
 ) -> JSONResponse:
     """`{action: "disable"|"dismiss", legal_ground, facts}` (ground and facts default to
     the bank entry's)."""

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from partage.accounts.models import User
-from partage.deps import Ctx, base_url
+from partage.deps import Ctx, mail_base_url
 from partage.errors import IncompleteComplaint, PartageError
 from partage.files.models import File
 from partage.moderation import complaints, counter_notices, statements
@@ -162,5 +162,5 @@ def decide_page(
             raise
         return _detail(request, ctx, ref, exc.status, error=error_text(request, exc),
                        answer=answer)  # fmt: skip
-    outbox.send(ctx.settings, base_url(request, ctx.settings))
+    outbox.send(ctx.settings, mail_base_url(request, ctx.settings))
     return RedirectResponse(f"/moderation/complaints/{ref}?done={outcome}", status_code=303)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
 from partage.bounds import Count, Offset
-from partage.deps import ApiUser, BaseUrl, Ctx
+from partage.deps import ApiUser, Ctx, MailBaseUrl
 from partage.moderation import complaints, counter_notices, statements
 from partage.moderation.access import Moderator
 from partage.moderation.models import ComplaintStatus, Decision, Statement
@@ -56,7 +56,7 @@ def complain(ref: str, body: JsonBody, user: ApiUser, ctx: Ctx) -> dict[str, Any
 
 @router.post("/statements/{ref}/counter-notices", status_code=201)
 def counter_notice(
-    ref: str, body: JsonBody, user: ApiUser, ctx: Ctx, base: BaseUrl
+    ref: str, body: JsonBody, user: ApiUser, ctx: Ctx, base: MailBaseUrl
 ) -> dict[str, Any]:
     """A DMCA counter-notice: `signature`, `identification`, `name`, `address`, `phone`
     (text) and `good_faith`, `jurisdiction`, `service` (true); 422 names each missing one."""
@@ -118,7 +118,7 @@ def complaint_detail(ref: str, mod: Moderator, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/moderation/complaints/{ref}/decide")
-def decide(ref: str, body: JsonBody, mod: Moderator, ctx: Ctx, base: BaseUrl) -> dict[str, Any]:
+def decide(ref: str, body: JsonBody, mod: Moderator, ctx: Ctx, base: MailBaseUrl) -> dict[str, Any]:
     """`{"outcome": "uphold"|"reverse", "answer": "…"}`: decided by a person, with reasons;
     a reversal restores the content at once. The complainant is mailed the answer."""
     with ctx.db.session() as s:

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from partage.bounds import Offset
-from partage.deps import Address, BaseUrl, Ctx, check_csrf, resolve_auth
+from partage.deps import Address, BaseUrl, Ctx, MailBaseUrl, check_csrf, resolve_auth
 from partage.errors import BadRequest, IncompleteNotice, PartageError
 from partage.files.download import direct_url
 from partage.files.models import File, FileStatus
@@ -80,7 +80,7 @@ def report_submit(
     request: Request,
     ctx: Ctx,
     address: Address,
-    base: BaseUrl,
+    base: MailBaseUrl,
     category: Annotated[str, Form(max_length=32)] = "",
     locations: Annotated[str, Form(max_length=200_000)] = "",
     explanation: Annotated[str, Form(max_length=20_000)] = "",
@@ -220,7 +220,12 @@ def notice_page(ref: str, request: Request, ctx: Ctx, address: Address, base: Ba
 
 @router.post("/moderation/notices/{ref}/decide")
 async def decide_page(
-    ref: str, request: Request, ctx: Ctx, address: Address, base: BaseUrl
+    ref: str,
+    request: Request,
+    ctx: Ctx,
+    address: Address,
+    base: BaseUrl,
+    mail_base: MailBaseUrl,
 ) -> Response:
     form = await request.form()
     moderator = form_moderator(request, ctx, str(form.get("csrf_token") or ""))
@@ -253,7 +258,7 @@ async def decide_page(
         if e.status not in (400, 409):
             raise
         return _notice_page(request, ctx, ref, address, base, error_text(request, e))
-    out.outbox.send(ctx.settings, base)
+    out.outbox.send(ctx.settings, mail_base)
     return RedirectResponse(
         f"/moderation/notices/{ref}?" + urlencode({"decided": out.decision.ref}), status_code=303
     )

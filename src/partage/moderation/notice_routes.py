@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from partage.accounts.models import User
 from partage.bounds import Count, Offset
 from partage.db import iso
-from partage.deps import Address, BaseUrl, Ctx, resolve_auth
+from partage.deps import Address, BaseUrl, Ctx, MailBaseUrl, resolve_auth
 from partage.errors import BadRequest
 from partage.files.models import File
 from partage.moderation import decisions, notices, review
@@ -42,12 +42,14 @@ def _token_user(request: Request, ctx: Ctx) -> User | None:
 
 
 @router.post("/api/v1/notices", status_code=201)
-async def post_notice(request: Request, ctx: Ctx, address: Address, base: BaseUrl) -> Any:
+async def post_notice(
+    request: Request, ctx: Ctx, address: Address, base: BaseUrl, mail_base: MailBaseUrl
+) -> Any:
     body = await read_json(request, N_("The body must be JSON: the notice's fields."))
     user = _token_user(request, ctx)
     data = notices.from_json(body)
     lang = body.get("language") if isinstance(body, dict) else None
-    ref = receive(ctx, data, source="api", notifier=user, address=address, base=base,
+    ref = receive(ctx, data, source="api", notifier=user, address=address, base=mail_base,
                   locale=lang if isinstance(lang, str) else None)  # fmt: skip
     with ctx.db.session() as s:
         out = receipt_json(s, notices.get_by_ref(s, ref), base)
@@ -138,7 +140,7 @@ def decision_in(body: Any, s: Session) -> DecisionIn:
 
 @router.post("/api/v1/moderation/notices/{ref}/decide")
 async def decide_notice(
-    ref: str, request: Request, moderator: Moderator, ctx: Ctx, base: BaseUrl
+    ref: str, request: Request, moderator: Moderator, ctx: Ctx, base: MailBaseUrl
 ) -> dict[str, Any]:
     body = await _json(request)
     with ctx.db.session() as s:
@@ -151,7 +153,7 @@ async def decide_notice(
 
 @router.post("/api/v1/moderation/decisions", status_code=201)
 async def decide_files(
-    request: Request, moderator: Moderator, ctx: Ctx, base: BaseUrl
+    request: Request, moderator: Moderator, ctx: Ctx, base: MailBaseUrl
 ) -> dict[str, Any]:
     """A decision of our own initiative on files named by code (no notice)."""
     body = await _json(request)
@@ -175,7 +177,7 @@ def get_decision(ref: str, moderator: Moderator, ctx: Ctx) -> dict[str, Any]:
 
 @router.post("/api/v1/moderation/decisions/{ref}/reverse")
 async def reverse(
-    ref: str, request: Request, moderator: Moderator, ctx: Ctx, base: BaseUrl
+    ref: str, request: Request, moderator: Moderator, ctx: Ctx, base: MailBaseUrl
 ) -> dict[str, Any]:
     body = await _json(request)
     reason = str(body.get("reason") or "").strip() if isinstance(body, dict) else ""

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from partage.accounts.models import User
 from partage.accounts.web import NO_STORE, web_user
 from partage.db import iso
-from partage.deps import Ctx, base_url
+from partage.deps import Ctx, mail_base_url
 from partage.errors import IncompleteComplaint, PartageError
 from partage.moderation import complaints, counter_notices, statements
 from partage.moderation.models import ComplaintStatus, Decision, Statement
@@ -164,5 +164,5 @@ def _counter_notice(ref: str, request: Request, ctx: Ctx, values: dict[str, str]
             raise
         return _statement_page(request, ctx, user, ref, exc.status, form="counter",
                                error=error_text(request, exc), values=values)  # fmt: skip
-    outbox.send(ctx.settings, base_url(request, ctx.settings))
+    outbox.send(ctx.settings, mail_base_url(request, ctx.settings))
     return RedirectResponse(f"/account/statements/{ref}?done=counter-notice", status_code=303)

@@ -29,6 +29,9 @@ UPLOADS_PATH = "/api/v1/uploads"
 
 _KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
+# Room for every value we read at its own limit (a 10,000-character description, a
+# 32-level folder path) in base64; more is abuse: it would be stored and echoed on HEAD.
+MAX_METADATA = 64 * 1024
 
 
 def http_date(when: datetime) -> str:
@@ -55,6 +58,12 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     if raw is None or not raw.strip():
         return out
+    if len(raw) > MAX_METADATA:
+        raise BadRequest(
+            "Upload-Metadata is %(size)s bytes long; %(limit)s at most.",
+            size=len(raw),
+            limit=MAX_METADATA,
+        )
     for pair in raw.split(","):
         parts = pair.strip().split(" ")
         if len(parts) > 2 or not parts[0]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from partage.accounts.models import User
 from partage.db import iso
-from partage.errors import BadRequest
+from partage.errors import BadRequest, NotFound
 from partage.files.folders import get_folder
 from partage.files.links import UNSET, LinkOptions, parse_bool, parse_expires, parse_max_downloads
 from partage.files.names import clean_name
@@ -64,7 +64,9 @@ class FileSpec:
 
 def _folder(s: Session, user: User, raw: str, spec: FileSpec) -> None:
     text = raw.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        if len(text) > 18:  # no 64-bit id is that long: not found, not an overflow
+            raise NotFound("No folder with id %(folder_id)s.", folder_id=text)
         spec.folder_id = get_folder(s, user, int(text)).id  # type: ignore[union-attr]
         return
     parts = [p for p in text.replace("\\", "/").split("/") if p.strip()]

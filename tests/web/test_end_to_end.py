@@ -302,7 +302,7 @@ def _check_language_switch(page, user: WebUser, new_context, en: Catalogue, fr: 
     assert html_lang(page) == "en"
     page.get_by_label(en("Language"), exact=True).select_option("fr")
     page.locator("footer").get_by_role("button", name=en("Change"), exact=True).click()
-    page.wait_for_function("document.documentElement.lang === 'fr'")
+    page.wait_for_function("() => document.documentElement.lang === 'fr'")
     assert page.url.endswith("/account")
     assert page.get_by_role("heading", level=1).inner_text() == fr("Your account")
     page.get_by_role("link", name=fr("My files"), exact=True).first.click()

@@ -100,7 +100,7 @@ def test_views_sort_search_and_paging(new_context, account_factory, maker):
     img = page.locator('tr.file[data-kind="image"] td.thumb img')
     img.wait_for()
     page.wait_for_function(
-        "document.querySelector('tr.file[data-kind=image] td.thumb img').naturalWidth > 0"
+        "() => document.querySelector('tr.file[data-kind=image] td.thumb img').naturalWidth > 0"
     )
     shot(page, "file-manager-grid")
     page.get_by_role("button", name="List").click()
@@ -177,10 +177,10 @@ def test_select_bulk_drag_and_details(new_context, account_factory, maker):
     page.get_by_role("button", name="Details of d").click()
     panel = page.get_by_role("complementary", name="Details")
     panel.locator("#d-sha256").get_by_text(made["d"].sha256).wait_for()
-    page.wait_for_function("document.getElementById('d-size').textContent === '12 bytes'")
+    page.wait_for_function("() => document.getElementById('d-size').textContent === '12 bytes'")
     assert panel.locator("#d-downloads").inner_text() == "0"
     assert panel.locator("#d-last").inner_text() == "never"
-    page.wait_for_function("document.getElementById('d-media').textContent !== '…'")
+    page.wait_for_function("() => document.getElementById('d-media').textContent !== '…'")
     shot(page, "file-manager-details")
     panel.get_by_role("button", name="Close").click()
     assert not panel.is_visible()
@@ -223,7 +223,7 @@ def test_copy_link_and_share_folder(new_context, account_factory, maker):
     page.get_by_role("button", name="Share folder Holiday <2024>").click()
     dialog = page.get_by_role("dialog")
     box = dialog.get_by_label("Public link: anyone with it can list and download the folder")
-    page.wait_for_function("document.getElementById('folder-shared').checked")
+    page.wait_for_function("() => document.getElementById('folder-shared').checked")
     box.uncheck()
     dialog.get_by_role("button", name="Save").click()
     dialog.get_by_label("Folder link").wait_for(state="hidden")

@@ -127,7 +127,7 @@ def test_pause_resume_and_cancel(new_context, account_factory, tmp_path, needs_a
     page.unroute("**/api/v1/uploads/*")
     cancel.click()
     row.get_by_text("Cancelled").wait_for()
-    page.wait_for_function("!Object.keys(localStorage).some(k => k.startsWith('tus::'))")
+    page.wait_for_function("() => !Object.keys(localStorage).some(k => k.startsWith('tus::'))")
     names = [f["name"] for f in acc.client.get("/api/v1/files").json()["items"]]
     assert names == ["big.bin"]
     assert errors == []

@@ -55,7 +55,7 @@ def test_resume_after_page_reload(new_context, account_factory, tmp_path, needs_
     seen = _tamper_first_patch(page, data, then="hang")
     page.get_by_label("Upload files").set_input_files(str(src))
     _wait_half(page, seen)
-    page.wait_for_function("Object.keys(localStorage).some(k => k.startsWith('tus::'))")
+    page.wait_for_function("() => Object.keys(localStorage).some(k => k.startsWith('tus::'))")
     page.reload()
     # The page lists what an earlier page left unfinished, and asks for the file again.
     interrupted = page.get_by_role("region", name="Interrupted uploads")
